@@ -1,0 +1,51 @@
+# switchboard — two commands on a fresh machine:
+#   make bench   run every model through every workload; writes results/
+#   make test    the test suite (conformance suite per model + unit tests)
+# Each installs what it needs: a Node that can move sockets to worker threads (yours if it can,
+# else a pinned LTS from the npm registry into .toolchain/) and the npm dependencies.
+
+SHELL := /bin/bash
+ROOT  := $(CURDIR)
+TC    := $(ROOT)/.toolchain
+NODE  := $(TC)/bin/node
+# Everything below (npm scripts, vitest, forked children) sees the chosen node first on PATH.
+export PATH := $(TC)/bin:$(PATH)
+
+VITEST := $(NODE) node_modules/vitest/vitest.mjs
+TSC    := $(NODE) node_modules/typescript/bin/tsc
+
+.PHONY: help setup test typecheck bench bench-quick serve clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make test        run the test suite (installs Node >= 24 and dependencies if needed)"
+	@echo "make bench       benchmark every model (QUICK=1 for a short run)"
+	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
+	@echo "make typecheck   tsc --noEmit over src, bench, test"
+	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
+
+# The toolchain stamp: scripts/ensure-node.sh is idempotent and fast when nothing changed.
+$(NODE): scripts/ensure-node.sh scripts/can-transfer-socket.mjs
+	@scripts/ensure-node.sh
+	@touch -h $(NODE)
+
+node_modules/.installed: package-lock.json $(NODE)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: node_modules/.installed
+
+test: setup
+	$(VITEST) run
+
+typecheck: setup
+	$(TSC) -p tsconfig.json
+
+bench: setup
+	$(NODE) bench/run.ts $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+serve: setup
+	$(NODE) src/cli.ts serve $(ARGS)
+
+clean:
+	rm -rf node_modules .toolchain

@@ -1,0 +1,174 @@
+// The one small shape every concurrency model implements, and the lifecycle they share.
+//
+// A model runs connections; it never sees protocol bytes. It gets unread sockets from the
+// accept loop, serves them wherever it likes (this thread, worker threads, child processes)
+// with the shared connection code, and reports each connection's end through its ticket.
+// Like undici's DispatcherBase, the lifecycle (start once, drain once, close idempotently,
+// refuse after shutdown) lives here once; subclasses fill in the hooks.
+import type { Socket } from 'node:net';
+import type { ConnectionSink, ConnectionTicket } from '../shared/accept-loop.ts';
+import type { FilledServerOptions } from '../shared/config.ts';
+import type { ConnectionSummary } from '../shared/connection.ts';
+import { SwitchboardError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+
+export type ModelState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
+
+export interface ModelContext {
+  options: FilledServerOptions;
+  /** URL of the handler module every thread/process loads. */
+  handlerUrl: string;
+  log: Logger;
+}
+
+/** A snapshot; the same fields for every model (extra holds model-specific figures). */
+export interface ModelStats {
+  model: string;
+  state: ModelState;
+  connections: {
+    accepted: number; // handed to this model
+    active: number; // accepted and not yet closed (includes queued)
+    queued: number; // waiting for a thread or child
+    refused: number; // turned away by the model (queue full, shutting down)
+  };
+  requests: number;
+  errors: number;
+  /** Threads or processes serving connections now (1 for event-loop: the main thread). */
+  workers: number;
+  extra: Record<string, unknown>;
+}
+
+export interface Model extends ConnectionSink {
+  readonly name: string;
+  readonly state: ModelState;
+  start(): Promise<void>;
+  accept(socket: Socket, ticket: ConnectionTicket): void;
+  /** Stop taking connections, let every open one finish; resolves when none is left. */
+  drain(): Promise<void>;
+  /** Force-close whatever is left and release every thread/process. Idempotent. */
+  close(): Promise<void>;
+  stats(): ModelStats;
+}
+
+export abstract class ModelBase implements Model {
+  readonly name: string;
+  protected readonly ctx: ModelContext;
+  /** Live totals: in-process connections add to these directly; remote ones report into them. */
+  protected readonly counters = { requests: 0, errors: 0 };
+
+  #state: ModelState = 'idle';
+  #accepted = 0;
+  #active = 0;
+  #refused = 0;
+  #drained: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
+  #onIdle: (() => void) | null = null;
+
+  constructor(name: string, ctx: ModelContext) {
+    this.name = name;
+    this.ctx = ctx;
+  }
+
+  get state(): ModelState {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new SwitchboardError('ERR_MODEL_STATE', `${this.name}: start() called twice`);
+    this.#state = 'starting';
+    await this.onStart();
+    if (this.#state === 'starting') this.#state = 'running';
+  }
+
+  accept(socket: Socket, ticket: ConnectionTicket): void {
+    if (this.#state !== 'running') {
+      this.#refused++;
+      ticket.refuse(socket, 'E_SHUTTING_DOWN', 'server is shutting down');
+      return;
+    }
+    this.#accepted++;
+    this.#active++;
+    let open = true;
+    const tracked: ConnectionTicket = {
+      id: ticket.id,
+      remoteAddress: ticket.remoteAddress,
+      closed: (summary) => {
+        if (!open) return;
+        open = false;
+        this.#active--;
+        ticket.closed(summary);
+        if (this.#active === 0 && this.#onIdle) this.#onIdle();
+      },
+      refuse: (s, code, message) => {
+        if (!open) {
+          s.destroy();
+          return;
+        }
+        open = false;
+        this.#active--;
+        this.#refused++;
+        ticket.refuse(s, code, message);
+        if (this.#active === 0 && this.#onIdle) this.#onIdle();
+      },
+    };
+    this.onAccept(socket, tracked);
+  }
+
+  drain(): Promise<void> {
+    this.#drained ??= (async () => {
+      if (this.#state === 'running' || this.#state === 'starting') this.#state = 'draining';
+      const idle = new Promise<void>((resolve) => {
+        this.#onIdle = resolve;
+        if (this.#active === 0) resolve();
+      });
+      await this.onDrain();
+      await idle;
+    })();
+    return this.#drained;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#state !== 'closed') this.#state = 'draining';
+      try {
+        await this.onClose();
+      } finally {
+        this.#state = 'closed';
+        this.#onIdle?.();
+      }
+    })();
+    return this.#closed;
+  }
+
+  stats(): ModelStats {
+    return {
+      model: this.name,
+      state: this.#state,
+      connections: { accepted: this.#accepted, active: this.#active, queued: this.queued(), refused: this.#refused },
+      requests: this.counters.requests,
+      errors: this.counters.errors,
+      workers: this.workers(),
+      extra: this.extraStats(),
+    };
+  }
+
+  /** Adds a finished remote connection's counts (for models whose connections run elsewhere). */
+  protected addSummary(summary: Partial<ConnectionSummary> | undefined): void {
+    this.counters.requests += summary?.requests ?? 0;
+    this.counters.errors += summary?.errors ?? 0;
+  }
+
+  protected abstract onStart(): Promise<void>;
+  protected abstract onAccept(socket: Socket, ticket: ConnectionTicket): void;
+  /** Tell every connection (and every worker/child) to finish gracefully. */
+  protected abstract onDrain(): Promise<void>;
+  /** Destroy what is left and release threads/processes. */
+  protected abstract onClose(): Promise<void>;
+  protected queued(): number {
+    return 0;
+  }
+  protected abstract workers(): number;
+  protected extraStats(): Record<string, unknown> {
+    return {};
+  }
+}

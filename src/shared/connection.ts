@@ -1,0 +1,397 @@
+// Serving one connection: socket bytes → FrameDecoder → handler → encoder → socket.
+// Every model runs this same code wherever the connection lives (main thread, worker thread,
+// child process), so ordering, back-pressure, timeouts and shutdown behave identically.
+//
+// Responses leave in request order. Synchronous results written while nothing is outstanding
+// go straight to the (corked) socket; otherwise each request takes a slot in a FIFO and slots
+// are flushed from the head as soon as they are filled.
+//
+// Back-pressure: we stop reading when the socket's write buffer is full or when `maxInFlight`
+// requests are outstanding, so a peer that sends without reading costs us at most one read
+// chunk of decoded requests plus one frame in the decoder plus the socket's high-water mark.
+import type { Socket } from 'node:net';
+import { threadId } from 'node:worker_threads';
+import { ProtocolError, type ErrorCode } from './errors.ts';
+import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
+import type { Handler, HandlerResult } from './handler.ts';
+import type { ConnectionLimits } from './config.ts';
+
+export type CloseReason =
+  | 'eof' // the peer half-closed; we answered everything and closed
+  | 'reset' // the peer reset or the socket failed
+  | 'idle' // --idle-timeout: no request completed for that long
+  | 'bad-frame' // fatal framing error (L = 0, L > max-frame)
+  | 'frame-timeout' // --frame-timeout: a started frame did not complete in time
+  | 'drained' // graceful shutdown
+  | 'destroyed'; // forced close
+
+export interface ConnectionSummary {
+  requests: number;
+  errors: number;
+  reason: CloseReason;
+}
+
+/** Running totals a model keeps across its connections; serveConnection adds to them live. */
+export interface ConnectionCounters {
+  requests: number;
+  errors: number;
+}
+
+export interface ServeOptions {
+  handler: Handler;
+  /** Model name and server-wide connection number, reported by INFO. */
+  model: string;
+  connection: number;
+  limits: ConnectionLimits;
+  counters?: ConnectionCounters;
+}
+
+/** After a graceful drain starts, requests read within this window are still served normally. */
+export const DRAIN_GRACE_MS = 50;
+/** After we send FIN we read and discard until the peer's FIN, so unread input never turns our close into a reset. */
+export const LINGER_MS = 2_000;
+
+type Out = Buffer | [Buffer, Uint8Array];
+interface Slot {
+  out: Out | null;
+}
+
+export function serveConnection(socket: Socket, options: ServeOptions): Connection {
+  return new Connection(socket, options);
+}
+
+export class Connection {
+  /** Settles once the socket has closed, with what happened on it. Never rejects. */
+  readonly done: Promise<ConnectionSummary>;
+
+  readonly #socket: Socket;
+  readonly #handler: Handler;
+  readonly #decoder: FrameDecoder;
+  readonly #limits: ConnectionLimits;
+  readonly #counters: ConnectionCounters;
+  readonly #model: string;
+  readonly #connection: number;
+
+  #queue: Slot[] = [];
+  #head = 0;
+  #requests = 0;
+  #errors = 0;
+  #framesThisPush = 0;
+
+  #reading = false;
+  #writeBlocked = false;
+  #peerEnded = false;
+  #closing = false; // no more reading; end once the queue is flushed
+  #finished = false; // we sent FIN
+  #refusing = false; // drain grace over: new frames get E_SHUTTING_DOWN
+  #reason: CloseReason | null = null;
+
+  #idleTimer: NodeJS.Timeout | null = null;
+  #frameTimer: NodeJS.Timeout | null = null;
+  #otherTimer: NodeJS.Timeout | null = null; // drain grace, then linger
+  #resolve!: (s: ConnectionSummary) => void;
+
+  constructor(socket: Socket, options: ServeOptions) {
+    this.#socket = socket;
+    this.#handler = options.handler;
+    this.#limits = options.limits;
+    this.#decoder = new FrameDecoder(options.limits.maxFrame);
+    this.#counters = options.counters ?? { requests: 0, errors: 0 };
+    this.#model = options.model;
+    this.#connection = options.connection;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+
+    // Half-close support: when the peer shuts down its side we still owe it answers.
+    socket.allowHalfOpen = true;
+    socket.setNoDelay(true);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    if (socket.destroyed) {
+      queueMicrotask(this.#onClose);
+      return;
+    }
+    if (this.#limits.idleTimeoutMs > 0) {
+      this.#idleTimer = setTimeout(this.#onIdle, this.#limits.idleTimeoutMs).unref();
+    }
+    this.#updateReading();
+  }
+
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /**
+   * Graceful shutdown: keep serving for a short grace (requests already in the kernel's buffer
+   * when the signal came are read and answered), then stop reading, answer what is
+   * outstanding, and close our side.
+   */
+  drain(graceMs = DRAIN_GRACE_MS): void {
+    if (this.#otherTimer || this.#closing || this.#finished) return;
+    this.#otherTimer = setTimeout(() => {
+      this.#otherTimer = null;
+      this.#refusing = true;
+      this.#closeAfterFlush('drained');
+    }, graceMs).unref();
+  }
+
+  /** Forced close: outstanding responses are dropped. */
+  destroy(): void {
+    this.#reason ??= 'destroyed';
+    this.#socket.destroy();
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────────────────────
+
+  #onData = (chunk: Buffer): void => {
+    // Lingering after our FIN: discard. (While closing we have paused, so nothing arrives.)
+    if (this.#finished || this.#closing) return;
+    const socket = this.#socket;
+    socket.cork();
+    this.#framesThisPush = 0;
+    const err = this.#decoder.push(chunk, this.#onFrame);
+    if (err) {
+      this.#respondError(err.code, err.message);
+      this.#closeAfterFlush('bad-frame');
+    } else {
+      this.#armFrameTimer();
+    }
+    socket.uncork();
+    this.#updateReading();
+  };
+
+  #onFrame = (op: number, payload: Buffer): void => {
+    if (this.#refusing) {
+      this.#respondError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
+      return;
+    }
+    this.#framesThisPush++;
+    const requests = ++this.#requests;
+    this.#counters.requests++;
+    let result: HandlerResult | Promise<HandlerResult>;
+    try {
+      result = this.#handler(op, payload, {
+        model: this.#model,
+        pid: process.pid,
+        threadId,
+        connection: this.#connection,
+        requests,
+        maxWork: this.#limits.maxWork,
+      });
+    } catch (err) {
+      this.#respondFailure(err);
+      return;
+    }
+    if (typeof (result as Promise<HandlerResult>)?.then === 'function') {
+      this.#awaitResult(result as Promise<HandlerResult>);
+    } else {
+      this.#respond(this.#toFrame(result as HandlerResult));
+    }
+  };
+
+  #awaitResult(promise: Promise<HandlerResult>): void {
+    const slot: Slot = { out: null };
+    this.#queue.push(slot);
+    let timer: NodeJS.Timeout | null = null;
+    const settle = (out: Out): void => {
+      if (slot.out) return; // already answered (timed out)
+      if (timer) clearTimeout(timer);
+      slot.out = out;
+      this.#flush();
+    };
+    if (this.#limits.requestTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        timer = null;
+        settle(this.#errorFrame('E_TIMEOUT', `handler did not answer within ${this.#limits.requestTimeoutMs} ms`));
+      }, this.#limits.requestTimeoutMs).unref();
+    }
+    promise.then(
+      (r) => settle(this.#toFrame(r)),
+      (e) => settle(this.#failureFrame(e)),
+    );
+  }
+
+  #onEnd = (): void => {
+    // An incomplete trailing frame is dropped; every complete request still gets its answer.
+    this.#peerEnded = true;
+    this.#clearFrameTimer();
+    if (!this.#finished) this.#closeAfterFlush('eof');
+  };
+
+  #onDrain = (): void => {
+    this.#writeBlocked = false;
+    this.#updateReading();
+  };
+
+  #updateReading(): void {
+    const want =
+      !this.#closing && !this.#peerEnded && !this.#writeBlocked && this.#queue.length - this.#head < this.#limits.maxInFlight;
+    if (want === this.#reading) return;
+    this.#reading = want;
+    if (want) this.#socket.resume();
+    else this.#socket.pause();
+  }
+
+  // ── writing ────────────────────────────────────────────────────────────────────────────
+
+  #respond(out: Out): void {
+    if (this.#head === this.#queue.length) this.#write(out);
+    else this.#queue.push({ out });
+  }
+
+  #respondError(code: ErrorCode, message: string): void {
+    this.#respond(this.#errorFrame(code, message));
+  }
+
+  #respondFailure(err: unknown): void {
+    this.#respond(this.#failureFrame(err));
+  }
+
+  #errorFrame(code: ErrorCode, message: string): Buffer {
+    this.#errors++;
+    this.#counters.errors++;
+    return encodeError(code, message);
+  }
+
+  #failureFrame(err: unknown): Buffer {
+    if (err instanceof ProtocolError) return this.#errorFrame(err.code, err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    return this.#errorFrame('E_INTERNAL', `handler failed: ${message}`);
+  }
+
+  #toFrame(result: HandlerResult): Out {
+    if (
+      result === null ||
+      typeof result !== 'object' ||
+      !Number.isInteger(result.op) ||
+      result.op < 0 ||
+      result.op > 0xff ||
+      !(result.payload instanceof Uint8Array) ||
+      result.payload.length + 1 > 0xffff_ffff
+    ) {
+      return this.#errorFrame('E_INTERNAL', 'handler returned something other than {op: 0..255, payload: Uint8Array}');
+    }
+    return encodeFrameParts(result.op, result.payload);
+  }
+
+  #write(out: Out): void {
+    const socket = this.#socket;
+    if (socket.destroyed || this.#finished) return;
+    let ok: boolean;
+    if (Buffer.isBuffer(out)) ok = socket.write(out);
+    else {
+      socket.write(out[0]);
+      ok = socket.write(out[1]);
+    }
+    if (this.#idleTimer) this.#idleTimer.refresh();
+    if (!ok) this.#writeBlocked = true;
+  }
+
+  #flush(): void {
+    const queue = this.#queue;
+    if (this.#head < queue.length && queue[this.#head]!.out) {
+      this.#socket.cork();
+      while (this.#head < queue.length) {
+        const out = queue[this.#head]!.out;
+        if (!out) break;
+        this.#write(out);
+        this.#head++;
+      }
+      this.#socket.uncork();
+      if (this.#head === queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+    }
+    if (this.#closing && this.#head === this.#queue.length) this.#finish();
+    else this.#updateReading();
+  }
+
+  // ── closing ────────────────────────────────────────────────────────────────────────────
+
+  #closeAfterFlush(reason: CloseReason): void {
+    this.#reason ??= reason;
+    this.#closing = true;
+    this.#updateReading();
+    if (this.#head === this.#queue.length) this.#finish();
+  }
+
+  /** Everything is written: send FIN, then linger until the peer's FIN (or LINGER_MS). */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#clearTimers();
+    const socket = this.#socket;
+    socket.end();
+    if (!this.#peerEnded) {
+      // Closing with unread input makes the kernel send RST, which can destroy responses the
+      // peer has not read yet. So keep reading (and discarding) until the peer closes too.
+      socket.resume();
+      this.#otherTimer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    }
+  }
+
+  #onIdle = (): void => {
+    if (this.#head < this.#queue.length) {
+      this.#idleTimer!.refresh(); // a request is still being worked on: not idle
+      return;
+    }
+    this.#closeAfterFlush('idle');
+  };
+
+  #armFrameTimer(): void {
+    const limit = this.#limits.frameTimeoutMs;
+    if (limit <= 0) return;
+    if (this.#decoder.pendingBytes === 0) {
+      this.#clearFrameTimer();
+    } else if (!this.#frameTimer) {
+      this.#frameTimer = setTimeout(this.#onFrameTimeout, limit).unref();
+    } else if (this.#framesThisPush > 0) {
+      this.#frameTimer.refresh(); // the partial frame now held is a new one
+    }
+  }
+
+  #onFrameTimeout = (): void => {
+    this.#frameTimer = null;
+    this.#respondError('E_TIMEOUT', `frame not completed within ${this.#limits.frameTimeoutMs} ms`);
+    this.#closeAfterFlush('frame-timeout');
+  };
+
+  #clearFrameTimer(): void {
+    if (this.#frameTimer) clearTimeout(this.#frameTimer);
+    this.#frameTimer = null;
+  }
+
+  #clearTimers(): void {
+    this.#clearFrameTimer();
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#otherTimer) clearTimeout(this.#otherTimer);
+    this.#idleTimer = this.#otherTimer = null;
+  }
+
+  #onError = (): void => {
+    this.#reason ??= 'reset';
+  };
+
+  #onClose = (): void => {
+    this.#clearTimers();
+    this.#reason ??= this.#peerEnded ? 'eof' : 'reset';
+    this.#resolve({ requests: this.#requests, errors: this.#errors, reason: this.#reason });
+  };
+}
+
+
+/**
+ * Turns a connection away before serving it (over a limit, or shutting down): one ERROR frame,
+ * then a lingering close. The socket must not have been read from.
+ */
+export function refuseConnection(socket: Socket, code: ErrorCode, message: string): void {
+  socket.on('error', () => {}); // a peer that already left must not crash us
+  if (socket.destroyed) return;
+  socket.end(encodeError(code, message));
+  socket.resume(); // discard whatever the peer sent; keeps our close from becoming a reset
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}

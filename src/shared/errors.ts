@@ -1,0 +1,46 @@
+// Every error a peer can see travels as an ERROR frame whose text starts with one of these codes
+// (docs/PROTOCOL.md). They are stable: clients match on them, so never rename one.
+export const ERROR_CODES = [
+  'E_UNKNOWN_OP',
+  'E_BAD_ARGS',
+  'E_TOO_LARGE',
+  'E_BAD_FRAME',
+  'E_BUSY',
+  'E_SHUTTING_DOWN',
+  'E_TIMEOUT',
+  'E_INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const kProtocolError = Symbol.for('switchboard.ProtocolError');
+
+/**
+ * An error meant for the peer. Handlers throw it to answer with a specific code
+ * (`throw new ProtocolError('E_BAD_ARGS', 'n must be ≥ 1')`); anything else a handler
+ * throws becomes `E_INTERNAL`. Branded with Symbol.for so `instanceof` holds across
+ * module copies (a handler loaded by path may import its own copy of this file).
+ */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+  }
+  get [kProtocolError]() {
+    return true;
+  }
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kProtocolError] === true;
+  }
+}
+
+/** Errors of the server itself (bad options, lifecycle misuse), with a code for callers to switch on. */
+export class SwitchboardError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'SwitchboardError';
+    this.code = code;
+  }
+}
