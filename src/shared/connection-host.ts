@@ -1,0 +1,73 @@
+// The serving side of every model whose connections live away from the accept loop (a worker
+// thread, a piscina task, a child process): load the handler once, serve each socket handed
+// over with the shared connection code, count, drain. The entry files of those models are thin
+// adapters from their transport (postMessage, piscina task, IPC) onto this class.
+import type { Socket } from 'node:net';
+import type { ConnectionLimits } from './config.ts';
+import { serveConnection, type Connection, type ConnectionCounters, type ConnectionSummary } from './connection.ts';
+import { loadHandler, type Handler } from './handler.ts';
+
+export interface HostOptions {
+  model: string;
+  handlerUrl: string;
+  limits: ConnectionLimits;
+}
+
+export class ConnectionHost {
+  readonly options: HostOptions;
+  /** Live totals for every connection served here. */
+  readonly counters: ConnectionCounters = { requests: 0, errors: 0 };
+  readonly #connections = new Set<Connection>();
+  #handler: Handler | null = null;
+  #draining = false;
+  #onEmpty: (() => void) | null = null;
+
+  constructor(options: HostOptions) {
+    this.options = options;
+  }
+
+  /** Loads the handler module; call (and await) before serve(). */
+  async load(): Promise<void> {
+    this.#handler ??= await loadHandler(this.options.handlerUrl);
+  }
+
+  get active(): number {
+    return this.#connections.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Serves one handed-over socket; resolves with its summary once it has closed. */
+  serve(socket: Socket, connection: number): Promise<ConnectionSummary> {
+    if (!this.#handler) throw new Error('ConnectionHost.serve() before load()');
+    const conn = serveConnection(socket, {
+      handler: this.#handler,
+      model: this.options.model,
+      connection,
+      limits: this.options.limits,
+      counters: this.counters,
+    });
+    this.#connections.add(conn);
+    if (this.#draining) conn.drain();
+    return conn.done.then((summary) => {
+      this.#connections.delete(conn);
+      if (this.#connections.size === 0) this.#onEmpty?.();
+      return summary;
+    });
+  }
+
+  /** Graceful: every connection finishes what it has read, then closes. Resolves when none is left. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    for (const conn of this.#connections) conn.drain();
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#onEmpty = resolve));
+  }
+
+  /** Forced: drop every connection now. */
+  destroyAll(): void {
+    for (const conn of this.#connections) conn.destroy();
+  }
+}
