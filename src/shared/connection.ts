@@ -11,7 +11,7 @@
 // chunk of decoded requests plus one frame in the decoder plus the socket's high-water mark.
 import type { Socket } from 'node:net';
 import { threadId } from 'node:worker_threads';
-import { ProtocolError, type ErrorCode } from './errors.ts';
+import { errorCodeOf, type ErrorCode } from './errors.ts';
 import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
 import type { Handler, HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
@@ -256,9 +256,9 @@ export class Connection {
   }
 
   #failureFrame(err: unknown): Buffer {
-    if (err instanceof ProtocolError) return this.#errorFrame(err.code, err.message);
+    const code = errorCodeOf(err);
     const message = err instanceof Error ? err.message : String(err);
-    return this.#errorFrame('E_INTERNAL', `handler failed: ${message}`);
+    return this.#errorFrame(code, code === 'E_INTERNAL' ? `handler failed: ${message}` : message);
   }
 
   #toFrame(result: HandlerResult): Out {

@@ -12,6 +12,20 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * The code a thrown value should be answered with: its own when it carries a protocol code
+ * (a ProtocolError, or any error with `code: 'E_…'` — e.g. from a handler that does not import
+ * this module, or an error rebuilt after crossing a thread boundary), else E_INTERNAL.
+ */
+export function errorCodeOf(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? code : 'E_INTERNAL';
+}
+
 const kProtocolError = Symbol.for('switchboard.ProtocolError');
 
 /**
