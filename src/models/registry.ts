@@ -13,6 +13,18 @@ export const MODELS = {
     summary: 'every connection on the main thread, non-blocking and multiplexed (epoll)',
     load: async () => (await import('./event-loop.ts')).EventLoopModel,
   },
+  thread: {
+    summary: 'a fresh worker thread per connection (--max-threads, --spare-threads warm spares)',
+    load: async () => (await import('./thread.ts')).ThreadModel,
+  },
+  'thread-pool': {
+    summary: 'piscina pool of --threads threads; each connection a task, K per thread (--connections-per-thread)',
+    load: async () => (await import('./thread-pool.ts')).ThreadPoolModel,
+  },
+  offload: {
+    summary: 'connections on the main event loop; each request\'s handler runs as a piscina task',
+    load: async () => (await import('./offload.ts')).OffloadModel,
+  },
 } satisfies Record<string, ModelEntry>;
 
 export type ModelName = keyof typeof MODELS;

@@ -37,6 +37,37 @@ export interface ClosedMessage {
   summary: ConnectionSummary;
 }
 
+// ── worker_threads models (thread, thread-pool, offload) ──────────────────────────────────
+// worker_threads cannot send a handle "beside" a message: it must sit inside the posted value
+// and in the transfer list. These shapes name that value; nothing else of the socket is read.
+
+/** main → `thread` worker: serve this connection; `socket` is also in the transfer list. */
+export interface ThreadConnectionMessage extends ConnectionMessage {
+  socket: import('node:net').Socket;
+}
+
+/** workerData of every thread-pool worker: the startup message plus a shared drain flag. */
+export interface PoolStartup extends StartupMessage {
+  /** Int32Array over a SharedArrayBuffer; [0] = 1 once the server drains (seen by late-started workers too). */
+  drainFlag: Int32Array;
+  /** BroadcastChannel on which a DrainMessage wakes the workers already running. */
+  drainChannel: string;
+}
+
+/** A thread-pool task: one connection (`socket` is in the transfer list), or the start-up ping. */
+export type PoolTask = { type: 'connection'; id: number; socket: import('node:net').Socket } | { type: 'ping' };
+
+/** An offload task: one decoded request; `payload` owns its ArrayBuffer (transferred, not cloned). */
+export interface OffloadTask {
+  /** The request's op; −1 is the start-up ping (answered without calling the handler). */
+  op: number;
+  payload: Uint8Array;
+  ctx: { model: string; connection: number; requests: number; maxWork: number };
+}
+
+/** An offload reply: errors cross the thread boundary as data, with their protocol code. */
+export type OffloadReply = { ok: true; op: number; payload: Uint8Array } | { ok: false; code: string; message: string };
+
 export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage;
 export type FromWorker = ReadyMessage | ClosedMessage;
 

@@ -9,4 +9,15 @@ export interface Variant {
 
 export const VARIANTS: Variant[] = [
   { name: 'event-loop', model: 'event-loop', flags: [] },
+  // thread: the default --max-threads 256 covers the suite's 200 concurrent clients; two warm
+  // spares so the spare path is exercised too.
+  { name: 'thread', model: 'thread', flags: ['--spare-threads', '2'] },
+  // thread-pool K = 1: two threads serve two connections at a time, the rest wait in the queue
+  // (default 1,024), so 200 clients pass through in turn. --threads 2 pinned: with one core the
+  // SLEEP test's second connection would otherwise wait behind the sleeper.
+  { name: 'thread-pool K=1', model: 'thread-pool', flags: ['--threads', '2', '--connections-per-thread', '1'] },
+  { name: 'thread-pool K=4', model: 'thread-pool', flags: ['--threads', '2', '--connections-per-thread', '4'] },
+  // offload queues requests, not connections: the suite pipelines 200 × 25 requests at once,
+  // so the request queue must hold them (the default 1,024 would answer some with E_BUSY).
+  { name: 'offload', model: 'offload', flags: ['--threads', '2', '--queue', '10000'] },
 ];

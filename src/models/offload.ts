@@ -1,0 +1,133 @@
+// offload: sockets stay on the main thread's event loop (as in event-loop); each decoded
+// request's handler call runs as a piscina task on --threads worker threads. The connection
+// code is unchanged: it gets a proxy Handler whose results are promises, so replies still
+// leave in request order per connection. CPU-heavy handlers no longer stall the loop; every
+// request pays two thread hops and a copy of its payload.
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { Piscina } from 'piscina';
+import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import { connectionLimits } from '../shared/config.ts';
+import { serveConnection, type Connection } from '../shared/connection.ts';
+import { ProtocolError, SwitchboardError, isErrorCode } from '../shared/errors.ts';
+import type { Handler, HandlerResult } from '../shared/handler.ts';
+import type { OffloadReply, OffloadTask } from '../shared/ipc.ts';
+import { ModelBase, type ModelContext } from './model.ts';
+import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+
+const WORKER_FILE = fileURLToPath(new URL('./offload.worker.ts', import.meta.url));
+/**
+ * Requests one pool thread runs at once. Async handlers (SLEEP, I/O) must not hold a thread
+ * while they wait, so each thread takes many; synchronous ones still run one after another
+ * on it, and piscina's least-busy balancer spreads them over the threads.
+ */
+export const TASKS_PER_THREAD = 64;
+
+export class OffloadModel extends ModelBase {
+  #pool!: Piscina;
+  readonly #connections = new Set<Connection>();
+  readonly #limits;
+  #lost = 0; // requests whose thread died under them
+
+  constructor(ctx: ModelContext) {
+    super('offload', ctx);
+    this.#limits = connectionLimits(ctx.options);
+  }
+
+  protected async onStart(): Promise<void> {
+    enableWorkerCompileCache();
+    const { threads, queue } = this.ctx.options;
+    this.#pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: TASKS_PER_THREAD,
+      maxQueue: queue,
+      idleTimeout: Infinity,
+      resourceLimits: resourceLimits(this.ctx),
+      workerData: startupMessage('offload', this.ctx),
+    });
+    this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
+    // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
+    // handler module loads there and has every thread warm before we listen.
+    try {
+      await Promise.all(Array.from({ length: threads }, () => this.#pool.run(probe)));
+    } catch (err) {
+      await this.#pool.destroy();
+      throw new SwitchboardError('ERR_THREAD_START', `offload pool failed to start: ${(err as Error).message}`);
+    }
+  }
+
+  protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
+    const conn = serveConnection(socket, {
+      handler: this.#handler,
+      model: this.name,
+      connection: ticket.id,
+      limits: this.#limits,
+      counters: this.counters,
+    });
+    this.#connections.add(conn);
+    void conn.done.then((summary) => {
+      this.#connections.delete(conn);
+      ticket.closed(summary);
+    });
+  }
+
+  /** The main-thread Handler: ships the request to the pool, turns the reply back into a result. */
+  readonly #handler: Handler = (op, payload, ctx) => {
+    if (this.#pool.queueSize >= this.ctx.options.queue) {
+      throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
+    }
+    // An exact-size copy we own, moved to the worker: cloning the view instead would copy the
+    // whole socket read chunk it points into (up to 64 KiB) for every request.
+    const bytes = new Uint8Array(payload);
+    const task: OffloadTask = {
+      op,
+      payload: bytes,
+      ctx: { model: ctx.model, connection: ctx.connection, requests: ctx.requests, maxWork: ctx.maxWork },
+    };
+    return this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(fromReply, this.#onPoolError);
+  };
+
+  #onPoolError = (err: Error): never => {
+    if (/queue is at limit/i.test(err.message)) throw new ProtocolError('E_BUSY', 'handler queue full');
+    if (this.state === 'closed' || /Terminating worker thread/.test(err.message)) {
+      throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
+    }
+    // The thread died under this request (crash, process.exit, memory limit). Only this request
+    // fails; the connection lives on the main thread and piscina replaces the thread.
+    this.#lost++;
+    throw new ProtocolError('E_INTERNAL', `handler thread died: ${err.message}`);
+  };
+
+  protected async onDrain(): Promise<void> {
+    for (const conn of this.#connections) conn.drain();
+  }
+
+  protected async onClose(): Promise<void> {
+    for (const conn of this.#connections) conn.destroy();
+    await this.#pool?.destroy();
+  }
+
+  protected workers(): number {
+    return this.#pool?.threads.length ?? 0;
+  }
+
+  protected queued(): number {
+    return this.#pool?.queueSize ?? 0;
+  }
+
+  protected extraStats(): Record<string, unknown> {
+    return { threadsAlive: this.workers(), tasksPerThread: TASKS_PER_THREAD, requestsLostWithThread: this.#lost };
+  }
+}
+
+const probe: OffloadTask = { op: -1, payload: new Uint8Array(0), ctx: { model: 'offload', connection: 0, requests: 0, maxWork: 1 } };
+
+function fromReply(reply: OffloadReply): HandlerResult {
+  if (reply.ok) return { op: reply.op, payload: reply.payload };
+  // A handler's protocol code survives the hop; anything else stays a plain error so the
+  // connection answers E_INTERNAL "handler failed: …" exactly as event-loop does.
+  if (reply.code !== 'E_INTERNAL' && isErrorCode(reply.code)) throw new ProtocolError(reply.code, reply.message);
+  throw new Error(reply.message);
+}

@@ -1,0 +1,117 @@
+// thread-pool: a fixed piscina pool of --threads worker threads; each connection is a task
+// whose argument is the socket (moved with the transfer list) and which resolves when the
+// connection closes. K = --connections-per-thread is piscina's concurrentTasksPerWorker:
+// K = 1 is bounded thread-per-connection with thread reuse (Apache worker MPM); K > 1 makes
+// every thread an event loop multiplexing K connections (the Netty/nginx shape). piscina's
+// least-busy balancer sends each connection to the thread serving the fewest.
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { Piscina } from 'piscina';
+import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import type { ConnectionSummary } from '../shared/connection.ts';
+import { SwitchboardError } from '../shared/errors.ts';
+import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
+import { ModelBase, type ModelContext } from './model.ts';
+import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+
+const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
+let channels = 0;
+
+export class ThreadPoolModel extends ModelBase {
+  readonly #startup: PoolStartup;
+  #pool!: Piscina;
+  #drains: BroadcastChannel | null = null;
+  #died = 0; // connections lost with their thread
+
+  constructor(ctx: ModelContext) {
+    super('thread-pool', ctx);
+    this.#startup = {
+      ...startupMessage('thread-pool', ctx),
+      drainFlag: new Int32Array(new SharedArrayBuffer(4)),
+      drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
+    };
+  }
+
+  protected async onStart(): Promise<void> {
+    enableWorkerCompileCache();
+    const { threads, connectionsPerThread } = this.ctx.options;
+    this.#pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: connectionsPerThread,
+      // Tasks live as long as their connection: an idle thread must keep running its event
+      // loop (sockets, timers), never park in Atomics.wait between tasks.
+      atomics: 'disabled',
+      // We bound the wait queue ourselves (onAccept) so a refused socket never left this thread.
+      maxQueue: Infinity,
+      idleTimeout: Infinity,
+      resourceLimits: resourceLimits(this.ctx),
+      workerData: this.#startup,
+    });
+    // A thread that dies with no task running is reported here; without a listener it would
+    // be thrown on the main thread.
+    this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
+    this.#drains = new BroadcastChannel(this.#startup.drainChannel);
+    // Ready handshake: one ping per thread (the balancer gives each to an idle thread) proves
+    // the handler loads and has every thread warm before we listen.
+    try {
+      await Promise.all(Array.from({ length: threads }, () => this.#pool.run({ type: 'ping' } satisfies PoolTask)));
+    } catch (err) {
+      await this.#pool.destroy();
+      throw new SwitchboardError('ERR_THREAD_START', `thread-pool failed to start: ${(err as Error).message}`);
+    }
+  }
+
+  protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
+    const limit = this.ctx.options.queue;
+    if (this.#pool.queueSize >= limit) {
+      ticket.refuse(socket, 'E_BUSY', `all ${this.#pool.threads.length} threads full and ${limit} connections waiting`);
+      return;
+    }
+    const task: PoolTask = { type: 'connection', id: ticket.id, socket };
+    this.#pool.run(task, { transferList: [socket] as never }).then(
+      (summary: ConnectionSummary) => {
+        this.addSummary(summary);
+        ticket.closed(summary);
+      },
+      (err: Error) => {
+        // The thread died (crash, process.exit, memory limit) or the pool was destroyed: the
+        // connection went with it. piscina starts a replacement thread by itself.
+        socket.destroy(); // no-op once moved; closes it if it was still queued here
+        if (this.state !== 'closed' && !/Terminating worker thread/.test(err.message)) {
+          this.#died++;
+          this.ctx.log.warn({ err, connection: ticket.id }, 'connection lost with its thread');
+        }
+        ticket.closed({ reason: 'reset' });
+      },
+    );
+  }
+
+  protected async onDrain(): Promise<void> {
+    Atomics.store(this.#startup.drainFlag, 0, 1);
+    this.#drains?.postMessage({ type: 'drain' } satisfies DrainMessage);
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#drains?.close();
+    this.#drains = null;
+    await this.#pool?.destroy();
+  }
+
+  protected workers(): number {
+    return this.#pool?.threads.length ?? 0;
+  }
+
+  protected queued(): number {
+    return this.#pool?.queueSize ?? 0;
+  }
+
+  protected extraStats(): Record<string, unknown> {
+    return {
+      threadsAlive: this.workers(),
+      connectionsPerThread: this.ctx.options.connectionsPerThread,
+      connectionsLostWithThread: this.#died,
+    };
+  }
+}

@@ -1,0 +1,26 @@
+// Entry of a `thread-pool` (piscina) worker. Each task is one connection whose socket arrived
+// in the transfer list; the task resolves with the connection's summary once it has closed.
+// With concurrentTasksPerWorker = K this thread's event loop multiplexes up to K connections.
+import { threadId, workerData } from 'node:worker_threads';
+import type { Socket } from 'node:net';
+import { ConnectionHost } from '../shared/connection-host.ts';
+import type { ConnectionSummary } from '../shared/connection.ts';
+import { isMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+
+const startup = workerData as PoolStartup;
+const host = new ConnectionHost({ model: startup.model, handlerUrl: startup.handlerUrl, limits: startup.limits });
+await host.load();
+
+// Drain: threads already running hear it on the channel; one started later (a replacement for
+// a dead thread) sees the shared flag when its next connection arrives.
+const drains = new BroadcastChannel(startup.drainChannel);
+drains.onmessage = (event) => {
+  if (isMessage<DrainMessage>((event as MessageEvent).data, 'drain')) void host.drain();
+};
+(drains as unknown as { unref(): void }).unref();
+
+export default function serve(task: PoolTask): Promise<ConnectionSummary> | { ready: true; threadId: number } {
+  if (task.type === 'ping') return { ready: true, threadId }; // the start-up handshake
+  if (Atomics.load(startup.drainFlag, 0) === 1) void host.drain();
+  return host.serve(task.socket as Socket, task.id);
+}

@@ -1,0 +1,268 @@
+// thread: one worker_threads Worker per connection (the HOWTO's "thread per connection").
+// The accept loop's socket moves, unread, to a fresh thread that serves it with the shared
+// connection code and exits when it closes. Blocking handlers stall only their own connection;
+// the price is a thread start-up (~11 ms of CPU on Node 26) per connection, which
+// --spare-threads hides from latency (pre-started idle threads) but not from CPU.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Socket } from 'node:net';
+import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import type { ConnectionSummary } from '../shared/connection.ts';
+import { SwitchboardError } from '../shared/errors.ts';
+import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
+import { ModelBase, type ModelContext } from './model.ts';
+import { percentile, resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+
+const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
+/** OS thread name (≤ 15 chars, visible in /proc/<pid>/task/*\/comm): lets tests count connection threads. */
+export const THREAD_NAME = 'sb-conn-thread';
+/** Start-up samples kept for the p50/p99 in stats (a ring: the most recent ones). */
+const STARTUP_SAMPLES = 4096;
+/**
+ * Threads starting at once. A burst of connections would otherwise boot hundreds of isolates
+ * together: all of them slow, none ready early. In turn, the first connections get answered
+ * after one start-up time and the total CPU is the same.
+ */
+export const MAX_STARTING = Math.max(2, 2 * availableParallelism());
+
+interface Slot {
+  /** null while waiting for a start-up turn (MAX_STARTING). */
+  worker: Worker | null;
+  startedAt: number;
+  ready: boolean;
+  ticket: ConnectionTicket | null;
+  /** The socket until it has been posted to the thread (then it belongs to the thread). */
+  socket: Socket | null;
+  summary: ConnectionSummary | null;
+  /** Settles when the thread is ready (rejects if it died first); already handled. */
+  whenReady: Promise<void>;
+  settleReady: (err?: Error) => void;
+  exited: Promise<void>;
+}
+
+export class ThreadModel extends ModelBase {
+  readonly #startup: StartupMessage;
+  readonly #threads = new Set<Slot>(); // started, not yet exited
+  readonly #startQueue: Slot[] = []; // waiting for a start-up turn
+  #starting = 0;
+  /** Started threads with no connection yet (ready or still starting), oldest first. */
+  #spares: Slot[] = [];
+  readonly #queue: { socket: Socket; ticket: ConnectionTicket }[] = [];
+  #serving = 0; // threads that own a connection (≤ --max-threads)
+  #draining = false;
+  #closing = false;
+  readonly #startupMs: number[] = [];
+  #startupNext = 0;
+  #waited = 0; // connections that found no started thread waiting for them
+  #fromSpare = 0;
+  #died = 0; // threads that ended without reporting their connection closed
+
+  constructor(ctx: ModelContext) {
+    super('thread', ctx);
+    this.#startup = startupMessage('thread', ctx);
+  }
+
+  protected async onStart(): Promise<void> {
+    enableWorkerCompileCache();
+    // The ready handshake proves the handler loads in a thread before we listen. With no spares
+    // wanted, one probe thread starts and is sent away again.
+    const first = Array.from({ length: Math.max(1, this.ctx.options.spareThreads) }, () => this.#spawn());
+    this.#spares.push(...first);
+    await Promise.all(first.map((slot) => slot.whenReady));
+    if (this.ctx.options.spareThreads === 0) this.#dismissSpares();
+  }
+
+  protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
+    const { maxThreads, queue } = this.ctx.options;
+    if (this.#serving < maxThreads) this.#assign(socket, ticket);
+    else if (this.#queue.length < queue) {
+      this.#waited++;
+      this.#queue.push({ socket, ticket });
+    } else ticket.refuse(socket, 'E_BUSY', `all ${maxThreads} connection threads busy and ${queue} connections waiting`);
+  }
+
+  protected async onDrain(): Promise<void> {
+    this.#draining = true;
+    this.#dismissSpares();
+    const drain: DrainMessage = { type: 'drain' };
+    for (const slot of this.#threads) if (slot.ticket && !slot.socket) slot.worker!.postMessage(drain);
+    // Queued connections are still served (their requests may predate the signal): #pump hands
+    // them to threads as slots free, and #handOver tells those threads to drain at once.
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#closing = true;
+    for (const { socket, ticket } of this.#queue.splice(0)) {
+      socket.destroy();
+      ticket.closed({ reason: 'destroyed' });
+    }
+    for (const slot of this.#startQueue.splice(0)) {
+      slot.socket?.destroy();
+      slot.ticket?.closed({ reason: 'destroyed' });
+    }
+    const exits = [...this.#threads].map((slot) => {
+      void slot.worker!.terminate();
+      return slot.exited;
+    });
+    await Promise.all(exits);
+  }
+
+  protected workers(): number {
+    return this.#threads.size;
+  }
+
+  protected queued(): number {
+    return this.#queue.length;
+  }
+
+  protected extraStats(): Record<string, unknown> {
+    const samples = this.#startupMs;
+    return {
+      threadsAlive: this.#threads.size,
+      serving: this.#serving,
+      spares: this.#spares.length,
+      threadStartupMs: {
+        p50: round(percentile(samples, 50)),
+        p99: round(percentile(samples, 99)),
+        samples: samples.length,
+      },
+      waitedForThread: this.#waited,
+      servedBySpare: this.#fromSpare,
+      threadsDied: this.#died,
+    };
+  }
+
+  // ── threads ──────────────────────────────────────────────────────────────────────────────
+
+  #spawn(): Slot {
+    let settleReady!: (err?: Error) => void;
+    const whenReady = new Promise<void>((resolve, reject) => (settleReady = (err) => (err ? reject(err) : resolve())));
+    whenReady.catch(() => {});
+    const slot: Slot = { worker: null, startedAt: 0, ready: false, ticket: null, socket: null, summary: null, whenReady, settleReady, exited: Promise.resolve() };
+    this.#startQueue.push(slot);
+    this.#startMore();
+    return slot;
+  }
+
+  #startMore(): void {
+    while (this.#starting < MAX_STARTING && this.#startQueue.length > 0 && !this.#closing) this.#start(this.#startQueue.shift()!);
+  }
+
+  #start(slot: Slot): void {
+    this.#starting++;
+    slot.startedAt = performance.now();
+    const worker = new Worker(WORKER_FILE, {
+      name: THREAD_NAME,
+      workerData: this.#startup,
+      resourceLimits: resourceLimits(this.ctx),
+    });
+    slot.worker = worker;
+    let failure: Error | null = null;
+    slot.exited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        if (!slot.ready) {
+          this.#starting--;
+          slot.settleReady(new SwitchboardError('ERR_THREAD_START', `connection thread failed to start: ${failure?.message ?? `exit code ${code}`}`));
+        }
+        resolve(this.#onExit(slot, code));
+        this.#startMore();
+      }),
+    );
+    worker.on('message', (msg: unknown) => {
+      if (isMessage(msg, 'ready')) this.#onReady(slot);
+      else if (isMessage<ClosedMessage>(msg, 'closed')) slot.summary = msg.summary;
+    });
+    // An uncaught error ends the thread; 'exit' follows and does the bookkeeping.
+    worker.on('error', (err: Error) => {
+      failure = err;
+      if (!this.#closing) this.ctx.log.warn({ err, connection: slot.ticket?.id }, 'connection thread failed');
+    });
+    this.#threads.add(slot);
+  }
+
+  #onReady(slot: Slot): void {
+    slot.ready = true;
+    this.#starting--;
+    slot.settleReady();
+    this.#startMore();
+    this.#startupMs[this.#startupNext++ % STARTUP_SAMPLES] = performance.now() - slot.startedAt;
+    if (slot.ticket) this.#handOver(slot);
+  }
+
+  #assign(socket: Socket, ticket: ConnectionTicket): void {
+    this.#serving++;
+    // Prefer a spare that is already ready; then one still starting (it started earlier than a
+    // fresh one would); else start a thread for this connection.
+    let i = this.#spares.findIndex((s) => s.ready);
+    if (i < 0 && this.#spares.length > 0) i = 0;
+    let slot: Slot;
+    if (i >= 0) {
+      slot = this.#spares.splice(i, 1)[0]!;
+      if (slot.ready) this.#fromSpare++;
+      else this.#waited++;
+    } else {
+      this.#waited++;
+      slot = this.#spawn();
+    }
+    slot.ticket = ticket;
+    slot.socket = socket;
+    if (slot.ready) this.#handOver(slot);
+    this.#topUpSpares();
+  }
+
+  #handOver(slot: Slot): void {
+    const socket = slot.socket!;
+    slot.socket = null;
+    const msg: ThreadConnectionMessage = { type: 'connection', id: slot.ticket!.id, socket };
+    slot.worker!.postMessage(msg, [socket]);
+    if (this.#draining) slot.worker!.postMessage({ type: 'drain' } satisfies DrainMessage);
+  }
+
+  #onExit(slot: Slot, code: number): void {
+    this.#threads.delete(slot);
+    const spare = this.#spares.indexOf(slot);
+    if (spare >= 0) this.#spares.splice(spare, 1);
+    const ticket = slot.ticket;
+    if (ticket) {
+      this.#serving--;
+      if (slot.socket) {
+        // Died before it was ready: the socket never left this thread, so we can still answer.
+        if (this.#closing) slot.socket.destroy();
+        else ticket.refuse(slot.socket, 'E_INTERNAL', 'connection thread failed to start');
+        slot.socket = null;
+      } else {
+        if (!slot.summary) this.#died++;
+        this.addSummary(slot.summary ?? undefined);
+        ticket.closed(slot.summary ?? { reason: 'reset' });
+      }
+    } else if (code !== 0 && !this.#closing && !this.#draining) {
+      this.ctx.log.warn({ code }, 'spare thread exited');
+    }
+    this.#pump();
+    // Replace a spare only if it had got as far as ready: a thread that cannot even start
+    // would otherwise be restarted in a loop.
+    if (slot.ready || ticket) this.#topUpSpares();
+  }
+
+  #pump(): void {
+    while (!this.#closing && this.#queue.length > 0 && this.#serving < this.ctx.options.maxThreads) {
+      const { socket, ticket } = this.#queue.shift()!;
+      this.#assign(socket, ticket);
+    }
+  }
+
+  #topUpSpares(): void {
+    if (this.#draining || this.#closing) return;
+    while (this.#spares.length < this.ctx.options.spareThreads) this.#spares.push(this.#spawn());
+  }
+
+  #dismissSpares(): void {
+    for (const slot of this.#spares.splice(0)) {
+      if (slot.ready) slot.worker!.postMessage({ type: 'drain' } satisfies DrainMessage);
+      else if (slot.worker) void slot.worker.terminate(); // still loading: nothing to finish
+      else this.#startQueue.splice(this.#startQueue.indexOf(slot), 1); // never started
+    }
+  }
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
