@@ -1,0 +1,257 @@
+// One cell of the matrix: a fresh server process, wait until it listens, the load generator in its
+// own process (warm-up, then the measured window), server CPU and memory read from /proc over
+// exactly that window, then stop the server. The record it returns is self-contained: it holds
+// every parameter needed to read or repeat it (the CI regression report builds on runCell).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { procAvailable, TreeSampler, type TreeSample } from './proctree.ts';
+import { startTarget, type RunningServer, type Target } from './server-proc.ts';
+import type { LoadResult, LoadSpec } from './loadgen/load.ts';
+import type { Workload } from './workloads.ts';
+
+const CLIENT = fileURLToPath(new URL('./loadgen/client.ts', import.meta.url));
+
+export interface CellSpec {
+  target: Target;
+  workload: Workload;
+  /** Active connections for this cell (one of workload.connections). */
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+  /** WORK n (calibrated) for op work. */
+  workN?: number;
+  /** Open loop: requests per second. */
+  ratePerSec?: number;
+  clientThreads?: number;
+  graceMs?: number;
+  /** Extra server flags after the workload's own. */
+  serverFlags?: string[];
+  serverEnv?: NodeJS.ProcessEnv;
+}
+
+export interface ServerFigures {
+  /** CPU µs (user + sys) of the whole server process tree inside the window. */
+  cpuUs: number;
+  cpuUsPerRequest: number | null;
+  /** Average cores busy: cpuUs / window. */
+  cores: number;
+  peakRssBytes: number;
+  /** Tree RSS right after start (before any load). */
+  rssBaselineBytes: number;
+  /** idle-10k: (RSS with the idle connections held − baseline) / held. */
+  rssPerIdleConnBytes: number | null;
+  peakProcesses: number;
+}
+
+export interface CellResult {
+  id: string;
+  server: string;
+  kind: Target['kind'];
+  workload: string;
+  mode: Workload['loop'];
+  params: {
+    op: Workload['op'];
+    payloadBytes: number;
+    workN: number | null;
+    sleepMs: number | null;
+    connections: number;
+    pipeline: number;
+    idleConnections: number;
+    ratePerSec: number | null;
+    warmupMs: number;
+    durationMs: number;
+    clientThreads: number;
+    serverCommand: string[];
+  };
+  ok: boolean;
+  error: string | null;
+  startedAt: string;
+  wallMs: number;
+  throughput: number | null;
+  mbPerSec: number | null;
+  latencyUs: LoadResult['latencyUs'] | null;
+  errors: LoadResult['errors'] | null;
+  firstError: string | null;
+  client: LoadResult['client'] | null;
+  /** Server process tree over the window (null for a remote target). */
+  serverTree: ServerFigures | null;
+  /** Where the cell's wall time went (ms). */
+  timings: { serverStart: number; connect: number; load: number; stop: number };
+  idle: LoadResult['idle'] | null;
+  /** Merged latency histogram (µs), hdr-histogram-js compressed base64. */
+  histogram: string | null;
+}
+
+export function cellId(server: string, workload: string, connections: number): string {
+  return `${server}/${workload}/c${connections}`;
+}
+
+function loadSpec(s: CellSpec, srv: RunningServer): LoadSpec {
+  const w = s.workload;
+  return {
+    host: srv.host,
+    port: srv.port,
+    mode: w.loop === 'idle' ? 'closed' : w.loop,
+    op: w.op,
+    payloadBytes: w.payloadBytes,
+    workN: s.workN,
+    sleepMs: w.sleepMs,
+    connections: s.connections,
+    pipeline: w.pipeline,
+    ratePerSec: s.ratePerSec,
+    idleConnections: w.loop === 'idle' ? w.idleConnections : 0,
+    warmupMs: s.warmupMs,
+    durationMs: s.durationMs,
+    threads: s.clientThreads ?? 2,
+    graceMs: s.graceMs,
+  };
+}
+
+export async function runCell(s: CellSpec): Promise<CellResult> {
+  const w = s.workload;
+  const started = Date.now();
+  const flags = [...w.serverFlags, ...(s.serverFlags ?? [])];
+  const base: CellResult = {
+    id: cellId(s.target.name, w.name, s.connections),
+    server: s.target.name,
+    kind: s.target.kind,
+    workload: w.name,
+    mode: w.loop,
+    params: {
+      op: w.op,
+      payloadBytes: w.op === 'echo' ? w.payloadBytes : 0,
+      workN: w.op === 'work' ? (s.workN ?? null) : null,
+      sleepMs: w.op === 'sleep' ? w.sleepMs : null,
+      connections: s.connections,
+      pipeline: w.loop === 'churn' ? 1 : w.pipeline,
+      idleConnections: w.loop === 'idle' ? w.idleConnections : 0,
+      ratePerSec: s.ratePerSec ?? null,
+      warmupMs: s.warmupMs,
+      durationMs: s.durationMs,
+      clientThreads: s.clientThreads ?? 2,
+      serverCommand: [],
+    },
+    ok: false,
+    error: null,
+    startedAt: new Date(started).toISOString(),
+    wallMs: 0,
+    throughput: null,
+    mbPerSec: null,
+    latencyUs: null,
+    errors: null,
+    firstError: null,
+    client: null,
+    serverTree: null,
+    timings: { serverStart: 0, connect: 0, load: 0, stop: 0 },
+    idle: null,
+    histogram: null,
+  };
+
+  let srv: RunningServer | null = null;
+  let sampler: TreeSampler | null = null;
+  // The load generator's process starts (and loads its code) while the server starts.
+  const child = fork(CLIENT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    if (stderr.length < 10_000) stderr += d;
+  });
+  const childExited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  try {
+    srv = await startTarget(s.target, flags, { env: s.serverEnv });
+    base.timings.serverStart = Date.now() - started;
+    base.params.serverCommand = srv.command.map((a) => (a.length > 200 ? `${a.slice(0, 40)}…` : a));
+    if (srv.pid !== null && procAvailable) sampler = new TreeSampler(srv.pid, 150);
+    const baseline = sampler?.sample() ?? null;
+    let ready: TreeSample | null = null;
+    let idleHeld = 0;
+    let m0: TreeSample | null = null;
+    let m1: TreeSample | null = null;
+    let peak = 0;
+    let peakProcesses = 0;
+
+    const spec = loadSpec(s, srv);
+    const deadline = s.warmupMs + s.durationMs + 90_000;
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`load generator did not finish within ${deadline} ms`));
+      }, deadline);
+      child.on('message', (m: { type: string; result?: LoadResult; error?: string; idleHeld?: number }) => {
+        switch (m.type) {
+          case 'ready':
+            base.timings.connect = Date.now() - started - base.timings.serverStart;
+            idleHeld = m.idleHeld ?? 0;
+            ready = sampler?.sample() ?? null;
+            child.send({ type: 'continue' });
+            break;
+          case 'measure-start':
+            sampler?.resetPeak();
+            m0 = sampler?.sample() ?? null;
+            break;
+          case 'measure-end':
+            m1 = sampler?.sample() ?? null;
+            peak = sampler?.peakRssBytes ?? 0;
+            peakProcesses = sampler?.peakProcesses ?? 0;
+            break;
+          case 'result':
+            clearTimeout(timer);
+            resolve(m.result!);
+            break;
+          case 'failed':
+            clearTimeout(timer);
+            reject(new Error(`load generator failed: ${m.error}`));
+            break;
+        }
+      });
+      void childExited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`load generator exited (${code}) without a result; stderr: ${stderr.slice(-1500)}`));
+      });
+      child.send({ type: 'run', spec });
+    });
+
+    base.timings.load = Date.now() - started - base.timings.serverStart - base.timings.connect;
+    base.throughput = result.throughput;
+    base.mbPerSec = result.bytesPerSec / 1e6;
+    base.latencyUs = result.latencyUs;
+    base.errors = result.errors;
+    base.firstError = result.firstError ?? null;
+    base.client = result.client;
+    base.idle = w.loop === 'idle' ? result.idle : null;
+    base.histogram = result.histogram;
+    if (sampler && m0 && m1 && baseline) {
+      const a = m0 as TreeSample;
+      const b = m1 as TreeSample;
+      const cpuUs = Math.max(0, b.cpuUs - a.cpuUs);
+      const r = ready as TreeSample | null;
+      base.serverTree = {
+        cpuUs,
+        cpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : null,
+        cores: cpuUs / 1000 / Math.max(1, b.at - a.at),
+        peakRssBytes: peak,
+        rssBaselineBytes: baseline.rssBytes,
+        rssPerIdleConnBytes: w.loop === 'idle' && r && idleHeld > 0 ? Math.max(0, r.rssBytes - baseline.rssBytes) / idleHeld : null,
+        peakProcesses,
+      };
+      if (!b.alive) throw new Error(`the server exited during the measured window (status ${srv.exitStatus()}); stderr: ${srv.stderr().slice(-1500)}`);
+    }
+    base.ok = result.requests > 0;
+    if (!base.ok) base.error = `no request completed${result.firstError ? `: ${result.firstError}` : ''}`;
+  } catch (err) {
+    base.ok = false;
+    base.error = (err as Error).message;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      if (child.connected) child.disconnect();
+      await childExited;
+      clearTimeout(t);
+    }
+    sampler?.stop();
+    const t = Date.now();
+    if (srv) await srv.stop().catch(() => null);
+    base.timings.stop = Date.now() - t;
+    base.wallMs = Date.now() - started;
+  }
+  return base;
+}

@@ -1,0 +1,227 @@
+// The load generator's orchestrator: starts the worker threads, lines up their schedule,
+// merges their HDR histograms and counts, and measures its own process's CPU over the window
+// (so a saturated client shows in the report). Runs in whatever process calls it: run.ts forks
+// bench/loadgen/client.ts for it, the tests call it directly.
+import { Worker } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import * as hdr from 'hdr-histogram-js';
+import { encodeFrame, Op } from '../../src/shared/protocol.ts';
+import { workDigest } from '../../src/shared/builtin-handler.ts';
+import { addCounters, emptyCounters, errorTotal, nowMs, type Counters, type DoneMsg, type Mode, type ReadyMsg, type RequestVariant, type WorkerConfig } from './types.ts';
+
+export interface LoadSpec {
+  host: string;
+  port: number;
+  mode: Mode;
+  op: 'echo' | 'work' | 'sleep';
+  /** ECHO payload bytes. */
+  payloadBytes?: number;
+  /** WORK iteration count. */
+  workN?: number;
+  /** SLEEP milliseconds. */
+  sleepMs?: number;
+  connections: number;
+  pipeline?: number;
+  /** Open loop: total requests per second over all connections. */
+  ratePerSec?: number;
+  idleConnections?: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Load-generator threads (default 2). */
+  threads?: number;
+  graceMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  count: number;
+}
+
+export interface LoadResult {
+  windowMs: number;
+  /** Correct answers to requests started inside the window. */
+  requests: number;
+  throughput: number;
+  /** Response payload bytes per second (MB/s = this / 1e6). */
+  bytesPerSec: number;
+  /** µs. */
+  latencyUs: Percentiles;
+  /** The merged histogram, hdr-histogram-js compressed base64 (µs). */
+  histogram: string;
+  errors: Counters & { total: number };
+  firstError?: string;
+  client: { threads: number; cpuUserUs: number; cpuSystemUs: number; cores: number };
+  connections: { requested: number; connected: number; connectFailed: number };
+  idle: { requested: number; held: number; refused: number; failed: number; aliveAtEnd: number };
+  offeredRate?: number;
+}
+
+export interface LoadHooks {
+  /** Every connection (and idle connection) is open; load has not started. */
+  onReady?(info: { connected: number; idleHeld: number }): void | Promise<void>;
+  onMeasureStart?(): void;
+  onMeasureEnd?(): void;
+}
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/** The few distinct requests a run rotates through, with the answer each must get. */
+export function makeVariants(spec: Pick<LoadSpec, 'op' | 'payloadBytes' | 'workN' | 'sleepMs'>, count = 4): RequestVariant[] {
+  const out: RequestVariant[] = [];
+  for (let i = 0; i < count; i++) {
+    if (spec.op === 'echo') {
+      const payload = randomBytes(spec.payloadBytes ?? 64);
+      out.push({ frame: encodeFrame(Op.ECHO, payload), op: Op.ECHO, payload });
+    } else if (spec.op === 'work') {
+      const n = spec.workN ?? 1000;
+      const seed = randomBytes(16);
+      const p = Buffer.allocUnsafe(4 + seed.length);
+      p.writeUInt32BE(n, 0);
+      seed.copy(p, 4);
+      // Digests computed once here, so checking an answer costs the client a compare, not 1 ms.
+      out.push({ frame: encodeFrame(Op.WORK, p), op: Op.WORK, payload: workDigest(n, seed) });
+    } else {
+      const p = Buffer.allocUnsafe(4);
+      p.writeUInt32BE(spec.sleepMs ?? 10, 0);
+      out.push({ frame: encodeFrame(Op.SLEEP, p), op: Op.SLEEP, payload: Buffer.alloc(0) });
+    }
+  }
+  return out;
+}
+
+/** Splits n into k near-equal non-negative parts. */
+export function split(n: number, k: number): number[] {
+  return Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+}
+
+export function summarize(h: hdr.Histogram): Percentiles {
+  if (h.totalCount === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 };
+  return {
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: Math.round(h.mean * 10) / 10,
+    count: h.totalCount,
+  };
+}
+
+/** Decodes each encoded histogram and adds it into one (the merge across client threads). */
+export function mergeHistograms(encoded: string[]): hdr.Histogram {
+  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (const e of encoded) {
+    const h = hdr.decodeFromCompressedBase64(e);
+    merged.add(h);
+    h.destroy();
+  }
+  return merged;
+}
+
+export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
+  const threads = Math.max(1, Math.min(spec.threads ?? 2, Math.max(spec.connections, 1)));
+  const variants = makeVariants(spec);
+  const conns = split(spec.connections, threads);
+  const idle = split(spec.idleConnections ?? 0, threads);
+  const rates = conns.map((c) => ((spec.ratePerSec ?? 0) * c) / Math.max(1, spec.connections));
+  const graceMs = spec.graceMs ?? Math.min(2000, Math.max(500, spec.durationMs / 4));
+  const workers = conns.map((c, i) => {
+    const cfg: WorkerConfig = {
+      host: spec.host,
+      port: spec.port,
+      mode: spec.mode,
+      variants,
+      connections: c,
+      pipeline: spec.pipeline ?? 1,
+      ratePerSec: rates[i]!,
+      idle: idle[i]!,
+      connectTimeoutMs: spec.connectTimeoutMs ?? 10_000,
+      graceMs,
+    };
+    return new Worker(WORKER_URL, { workerData: cfg });
+  });
+  const failures: Error[] = [];
+  const inbox = workers.map((w) => {
+    const queue: (ReadyMsg | DoneMsg)[] = [];
+    const waiters: ((m: ReadyMsg | DoneMsg) => void)[] = [];
+    w.on('message', (m: ReadyMsg | DoneMsg) => (waiters.length ? waiters.shift()!(m) : queue.push(m)));
+    w.on('error', (err) => failures.push(err as Error));
+    const exit = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    return {
+      next: (): Promise<ReadyMsg | DoneMsg> =>
+        queue.length
+          ? Promise.resolve(queue.shift()!)
+          : Promise.race([
+              new Promise<ReadyMsg | DoneMsg>((resolve) => waiters.push(resolve)),
+              exit.then(() => {
+                throw failures[0] ?? new Error('load-generator thread exited early');
+              }),
+            ]),
+    };
+  });
+  try {
+    const ready = (await Promise.all(inbox.map((b) => b.next()))) as ReadyMsg[];
+    const connected = ready.reduce((s, r) => s + r.connected, 0);
+    const idleHeld = ready.reduce((s, r) => s + r.idleHeld, 0);
+    await hooks.onReady?.({ connected, idleHeld });
+
+    const startAt = nowMs() + 20;
+    const schedule = { startAt, measureFrom: startAt + spec.warmupMs, measureTo: startAt + spec.warmupMs + spec.durationMs };
+    for (const w of workers) w.postMessage({ type: 'go', schedule });
+    let cpu0 = process.cpuUsage();
+    let cpu1 = cpu0;
+    let t0 = schedule.measureFrom;
+    let t1 = schedule.measureTo;
+    const marks = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        cpu0 = process.cpuUsage();
+        t0 = nowMs();
+        hooks.onMeasureStart?.();
+        setTimeout(() => {
+          cpu1 = process.cpuUsage();
+          t1 = nowMs();
+          hooks.onMeasureEnd?.();
+          resolve();
+        }, Math.max(0, schedule.measureTo - nowMs()));
+      }, Math.max(0, schedule.measureFrom - nowMs()));
+    });
+    const done = (await Promise.all(inbox.map((b) => b.next()))) as DoneMsg[];
+    await marks;
+
+    const merged = mergeHistograms(done.map((d) => d.histogram));
+    const counters = done.reduce((acc, d) => addCounters(acc, d.counters), emptyCounters());
+    const windowMs = spec.durationMs;
+    const cpuUserUs = cpu1.user - cpu0.user;
+    const cpuSystemUs = cpu1.system - cpu0.system;
+    const result: LoadResult = {
+      windowMs,
+      requests: counters.ok,
+      throughput: counters.ok / (windowMs / 1000),
+      bytesPerSec: counters.bytes / (windowMs / 1000),
+      latencyUs: summarize(merged),
+      histogram: hdr.encodeIntoCompressedBase64(merged),
+      errors: { ...counters, total: errorTotal(counters) },
+      firstError: [...ready, ...done].find((m) => m.firstError)?.firstError,
+      client: { threads, cpuUserUs, cpuSystemUs, cores: (cpuUserUs + cpuSystemUs) / 1000 / Math.max(1, t1 - t0) },
+      connections: { requested: spec.mode === 'churn' ? 0 : spec.connections, connected, connectFailed: ready.reduce((s, r) => s + r.connectFailed, 0) },
+      idle: {
+        requested: spec.idleConnections ?? 0,
+        held: idleHeld,
+        refused: ready.reduce((s, r) => s + r.idleRefused, 0),
+        failed: ready.reduce((s, r) => s + r.idleFailed, 0),
+        aliveAtEnd: done.reduce((s, d) => s + d.idleAliveAtEnd, 0),
+      },
+    };
+    if (spec.mode === 'open') result.offeredRate = spec.ratePerSec;
+    merged.destroy();
+    return result;
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+}

@@ -1,0 +1,354 @@
+// One load-generator thread: drives its share of the connections, checks every response, and
+// records latency (µs) into its own HDR histogram, which the parent decodes and merges.
+//
+// Latency is measured from the moment a request was *meant* to be sent:
+//   closed loop  the moment it was written (the previous answer arrived),
+//   open loop    its slot in the fixed-rate schedule, whether or not the connection could send
+//                then (coordinated-omission correction, as wrk2 does): a server that stalls for
+//                200 ms shows 200 ms of latency on every request scheduled during the stall,
+//   churn        the moment the connection was opened (connect + request + answer).
+// A request belongs to the measured window when that start moment falls inside it.
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import { FrameDecoder, Op, parseError } from '../../src/shared/protocol.ts';
+import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
+
+const cfg = workerData as WorkerConfig;
+const variants = cfg.variants.map((v) => ({ frame: Buffer.from(v.frame), op: v.op, payload: Buffer.from(v.payload) }));
+const counters = emptyCounters();
+const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const MAX_FRAME = 64 * 1024 * 1024;
+/** Open loop: requests queued on one connection beyond this wait client-side (and stay late). */
+const MAX_OUTSTANDING = 1024;
+let firstError: string | undefined;
+let schedule: Schedule | null = null;
+let stopping = false;
+const note = (msg: string) => {
+  firstError ??= msg;
+};
+
+function inWindow(t: number): boolean {
+  return schedule !== null && t >= schedule.measureFrom && t < schedule.measureTo;
+}
+
+function record(start: number, end: number, bytes: number): void {
+  if (!inWindow(start)) return;
+  counters.ok++;
+  counters.bytes += bytes;
+  histogram.recordValue(Math.max(1, Math.round((end - start) * 1000)));
+}
+
+/** Checks one response against the request variant; returns true when correct. */
+function check(op: number, payload: Buffer, variant: number, start: number): boolean {
+  const v = variants[variant]!;
+  if (op === Op.ERROR) {
+    if (inWindow(start)) {
+      const { code } = parseError(payload);
+      counters.errorFrames[code] = (counters.errorFrames[code] ?? 0) + 1;
+      note(`ERROR frame: ${payload.toString('utf8').slice(0, 120)}`);
+    }
+    return false;
+  }
+  if (op !== v.op || !payload.equals(v.payload)) {
+    if (inWindow(start)) counters.mismatch++;
+    note(`response mismatch: op 0x${op.toString(16)}, ${payload.length} bytes (expected op 0x${v.op.toString(16)}, ${v.payload.length} bytes)`);
+    return false;
+  }
+  return true;
+}
+
+function connect(onError: (err: Error) => void): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: cfg.host, port: cfg.port });
+    const timer = setTimeout(() => sock.destroy(new Error(`connect timed out after ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.setNoDelay(true);
+      resolve(sock);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      onError(err);
+      resolve(null);
+    });
+  });
+}
+
+// ── active connections (closed and open loop) ────────────────────────────────────────────
+
+class Active {
+  sock: net.Socket | null = null;
+  decoder = new FrameDecoder(MAX_FRAME);
+  /** Start moments and variants of the requests sent and not yet answered, oldest first. */
+  starts: number[] = [];
+  kinds: number[] = [];
+  next = 0; // rotating variant index
+  /** Open loop: the next slot in the schedule. */
+  due = 0;
+  interval = 0;
+  reconnecting = false;
+  readonly index: number;
+
+  constructor(index: number) {
+    this.index = index;
+    this.next = index % variants.length;
+  }
+
+  attach(sock: net.Socket): void {
+    this.sock = sock;
+    this.decoder = new FrameDecoder(MAX_FRAME);
+    sock.on('data', (chunk: Buffer) => {
+      const err = this.decoder.push(chunk, (op, payload) => this.onFrame(op, payload));
+      if (err) {
+        note(`undecodable response stream: ${err.message}`);
+        sock.destroy();
+      }
+    });
+    sock.on('error', (err) => note(`connection error: ${err.message}`));
+    sock.on('close', () => this.onClose(sock));
+  }
+
+  send(start: number): void {
+    const k = this.next;
+    this.next = (this.next + 1) % variants.length;
+    this.starts.push(start);
+    this.kinds.push(k);
+    this.sock!.write(variants[k]!.frame);
+  }
+
+  onFrame(op: number, payload: Buffer): void {
+    const start = this.starts.shift();
+    const kind = this.kinds.shift();
+    if (start === undefined || kind === undefined) {
+      counters.mismatch++;
+      note('response with no request outstanding');
+      return;
+    }
+    const end = nowMs();
+    if (check(op, payload, kind, start)) record(start, end, payload.length);
+    if (cfg.mode === 'closed') {
+      if (!stopping && end < schedule!.measureTo) this.send(nowMs());
+    } else {
+      pumpOpen(this);
+    }
+    if (stopping && this.starts.length === 0) checkDrained();
+  }
+
+  onClose(sock: net.Socket): void {
+    if (this.sock !== sock) return;
+    this.sock = null;
+    for (const s of this.starts) if (inWindow(s)) counters.closed++;
+    this.starts = [];
+    this.kinds = [];
+    if (stopping) {
+      checkDrained();
+      return;
+    }
+    // The server dropped us (limit, recycle, crash): reconnect after a pause, inside the run only.
+    if (schedule && nowMs() < schedule.measureTo && !this.reconnecting) {
+      this.reconnecting = true;
+      setTimeout(async () => {
+        const s = await connect((err) => {
+          counters.connectFailed++;
+          note(`reconnect failed: ${err.message}`);
+        });
+        this.reconnecting = false;
+        if (!s) return this.onClose(sock); // try again later
+        if (stopping) return void s.destroy();
+        counters.reconnects++;
+        this.attach(s);
+        if (cfg.mode === 'closed') for (let i = 0; i < cfg.pipeline; i++) this.send(nowMs());
+        else pumpOpen(this);
+      }, 100).unref();
+    }
+  }
+}
+
+const actives: Active[] = [];
+
+function pumpOpen(c: Active): void {
+  if (!c.sock || !schedule) return;
+  const now = nowMs();
+  while (c.due <= now && c.due < schedule.measureTo && c.starts.length < MAX_OUTSTANDING) {
+    c.send(c.due); // latency counts from the slot, not from when we got round to it
+    c.due += c.interval;
+  }
+}
+
+let openTimer: NodeJS.Timeout | null = null;
+function openTick(): void {
+  if (!schedule || stopping) return;
+  let soonest = Infinity;
+  for (const c of actives) {
+    pumpOpen(c);
+    if (c.due < schedule.measureTo) soonest = Math.min(soonest, c.due);
+  }
+  if (soonest === Infinity) return;
+  openTimer = setTimeout(openTick, Math.max(0, soonest - nowMs()));
+}
+
+// ── churn: a new connection per request ──────────────────────────────────────────────────
+
+let churnLive = 0;
+async function churnLoop(slot: number): Promise<void> {
+  churnLive++;
+  let k = slot % variants.length;
+  while (!stopping && nowMs() < schedule!.measureTo) {
+    const start = nowMs();
+    const variant = k;
+    k = (k + 1) % variants.length;
+    const ok = await new Promise<boolean>((resolve) => {
+      let answered = false;
+      const decoder = new FrameDecoder(MAX_FRAME);
+      const sock = net.connect({ host: cfg.host, port: cfg.port });
+      const timer = setTimeout(() => sock.destroy(new Error('churn request timed out')), Math.max(cfg.connectTimeoutMs, cfg.graceMs));
+      sock.setNoDelay(true);
+      sock.once('connect', () => sock.write(variants[variant]!.frame));
+      sock.on('data', (chunk: Buffer) => {
+        decoder.push(chunk, (op, payload) => {
+          if (answered) return;
+          answered = true;
+          if (check(op, payload, variant, start)) record(start, nowMs(), payload.length);
+          sock.end(); // we close first, as an HTTP/1.0 client would after reading its answer
+        });
+      });
+      sock.on('error', (err) => {
+        if (!answered) {
+          if (inWindow(start)) counters.connectFailed++;
+          note(`churn connection: ${err.message}`);
+        }
+      });
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve(answered);
+      });
+    });
+    if (!ok) await new Promise((r) => setTimeout(r, 10)); // do not spin on a refusing server
+  }
+  churnLive--;
+  checkDrained();
+}
+
+// ── idle connections (idle-10k) ──────────────────────────────────────────────────────────
+
+const idleSockets = new Set<net.Socket>();
+let idleRefused = 0;
+let idleFailed = 0;
+
+async function openIdle(n: number): Promise<void> {
+  const BATCH = 200; // keeps the server's listen backlog from overflowing
+  for (let done = 0; done < n; done += BATCH) {
+    const batch = Math.min(BATCH, n - done);
+    await Promise.all(
+      Array.from({ length: batch }, async () => {
+        const sock = await connect((err) => {
+          idleFailed++;
+          note(`idle connect failed: ${err.message}`);
+        });
+        if (!sock) return;
+        idleSockets.add(sock);
+        sock.on('data', (chunk: Buffer) => {
+          if (chunk.length > 4 && chunk[4] === Op.ERROR) note(`idle connection refused: ${chunk.subarray(5).toString('utf8').slice(0, 120)}`);
+        });
+        sock.on('error', () => {});
+        sock.on('close', () => {
+          if (idleSockets.delete(sock)) idleRefused++;
+        });
+      }),
+    );
+  }
+  // Give the server a moment to refuse what it will not hold.
+  await new Promise((r) => setTimeout(r, Math.min(1000, 200 + n / 20)));
+}
+
+// ── lifecycle ────────────────────────────────────────────────────────────────────────────
+
+let doneSent = false;
+let graceTimer: NodeJS.Timeout | null = null;
+
+function checkDrained(): void {
+  if (!stopping || doneSent) return;
+  if (cfg.mode === 'churn' ? churnLive > 0 : actives.some((c) => c.starts.length > 0 && c.sock)) return;
+  finish();
+}
+
+function finish(): void {
+  if (doneSent) return;
+  doneSent = true;
+  if (graceTimer) clearTimeout(graceTimer);
+  if (openTimer) clearTimeout(openTimer);
+  for (const c of actives) {
+    for (const s of c.starts) if (inWindow(s)) counters.unanswered++;
+    c.starts = [];
+    const sock = c.sock;
+    c.sock = null;
+    sock?.destroy();
+  }
+  const idleAliveAtEnd = idleSockets.size;
+  for (const s of idleSockets) s.destroy();
+  idleSockets.clear();
+  const msg: DoneMsg = { type: 'done', counters, histogram: hdr.encodeIntoCompressedBase64(histogram), idleAliveAtEnd, firstError };
+  parentPort!.postMessage(msg);
+  setTimeout(() => process.exit(0), 50).unref();
+}
+
+async function prepare(): Promise<void> {
+  let connectFailed = 0;
+  if (cfg.mode !== 'churn') {
+    for (let i = 0; i < cfg.connections; i++) actives.push(new Active(i));
+    await Promise.all(
+      actives.map(async (c) => {
+        const sock = await connect((err) => {
+          connectFailed++;
+          note(`connect failed: ${err.message}`);
+        });
+        if (sock) c.attach(sock);
+      }),
+    );
+  }
+  if (cfg.idle > 0) await openIdle(cfg.idle);
+  const msg: ReadyMsg = {
+    type: 'ready',
+    connected: actives.filter((c) => c.sock).length,
+    connectFailed,
+    idleHeld: idleSockets.size,
+    idleRefused,
+    idleFailed,
+    firstError,
+  };
+  parentPort!.postMessage(msg);
+}
+
+function go(s: Schedule): void {
+  schedule = s;
+  const delay = Math.max(0, s.startAt - nowMs());
+  setTimeout(() => {
+    if (cfg.mode === 'closed') {
+      for (const c of actives) if (c.sock) for (let i = 0; i < cfg.pipeline; i++) c.send(nowMs());
+    } else if (cfg.mode === 'open') {
+      const perConn = cfg.ratePerSec / Math.max(1, actives.length);
+      actives.forEach((c, i) => {
+        c.interval = 1000 / perConn;
+        c.due = s.startAt + (c.interval * i) / actives.length; // stagger the connections
+      });
+      openTick();
+    } else {
+      for (let i = 0; i < cfg.connections; i++) void churnLoop(i);
+    }
+  }, delay);
+  setTimeout(() => {
+    stopping = true;
+    graceTimer = setTimeout(finish, cfg.graceMs);
+    checkDrained();
+  }, Math.max(0, s.measureTo - nowMs()));
+}
+
+parentPort!.on('message', (m: { type: string; schedule?: Schedule }) => {
+  if (m.type === 'go') go(m.schedule!);
+  else if (m.type === 'abort') finish();
+});
+void prepare().catch((err: Error) => {
+  note(`worker failed: ${err.stack ?? err.message}`);
+  finish();
+});

@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// `make bench`: every model in src/models/registry.ts (plus the bare Node echo reference and an
+// echo server this project did not write) through every workload; writes
+//   results/<date>-<short sha>/results.json, charts (SVG), report.md  and  results/latest.md.
+//
+// Exit codes: 0 the run finished and its outputs are written (cells that failed are recorded in
+// them with their error); 1 the harness itself failed (nothing or partial written); 2 bad usage.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { MODEL_NAMES } from '../src/models/registry.ts';
+import { calibrateWork, type Calibration } from './calibrate.ts';
+import { runCell, type CellResult, type CellSpec } from './cell.ts';
+import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from './server-proc.ts';
+import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
+import { codecBench, type CodecRow } from './micro/codec.ts';
+import { rttBench, type RttRow } from './micro/rtt.ts';
+import { writeReport } from './report.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const SCHEMA_VERSION = 1;
+
+export interface RunResults {
+  schema: number;
+  run: { id: string; startedAt: string; finishedAt: string; wallMs: number; quick: boolean; argv: string[]; flags: Record<string, unknown> };
+  machine: { cpuModel: string; cores: number; kernel: string; platform: string; arch: string; totalMemBytes: number; fdLimit: number | null };
+  node: { version: string; v8: string };
+  commit: { sha: string; short: string; dirty: boolean };
+  calibration: Calibration | null;
+  servers: { name: string; kind: Target['kind'] }[];
+  workloads: Workload[];
+  cells: CellResult[];
+  micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
+  notes: string[];
+}
+
+const list = (v: unknown): string[] =>
+  ([] as unknown[])
+    .concat(v ?? [])
+    .flatMap((x) => String(x).split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function fdLimit(): number | null {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+const fmtDur = (ms: number) => {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+
+class Progress {
+  readonly total: number;
+  done = 0;
+  readonly started = Date.now();
+  readonly tty = process.stderr.isTTY === true;
+  #estimateMs: number;
+  #spent = 0;
+  constructor(total: number, estimatePerCellMs: number) {
+    this.total = total;
+    this.#estimateMs = estimatePerCellMs;
+  }
+  show(label: string): void {
+    const width = 28;
+    const filled = Math.round((this.done / Math.max(1, this.total)) * width);
+    const perCell = this.done ? this.#spent / this.done : this.#estimateMs;
+    const eta = (this.total - this.done) * perCell;
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} cells  ${fmtDur(Date.now() - this.started)} elapsed, ETA ${fmtDur(eta)}  ${label}`;
+    if (this.tty) process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 120) - 1)}`);
+    else process.stderr.write(`${line}\n`);
+  }
+  tick(ms: number): void {
+    this.done++;
+    this.#spent += ms;
+  }
+  end(): void {
+    if (this.tty) process.stderr.write('\n');
+  }
+}
+
+export async function main(argv = hideBin(process.argv)): Promise<number> {
+  const y = yargs(argv)
+    .scriptName('bench/run.ts')
+    .usage(
+      'Usage: node bench/run.ts [options]   (or: make bench [QUICK=1] BENCH_ARGS="…", or: switchboard bench …)\n\n' +
+        'Runs every model through the fixed workloads, each cell on a fresh server process, the load generator in its\n' +
+        'own process (worker threads), server CPU/RSS of the whole process tree read from /proc over the measured window.\n' +
+        `Models (from src/models/registry.ts): ${MODEL_NAMES.join(', ')}\nWorkloads: ${WORKLOAD_NAMES.join(', ')}`,
+    )
+    .option('quick', { type: 'boolean', default: false, describe: 'short run (≤ 3 min): short windows, idle-10k scaled to 2,000, echo-64B at c=1,32' })
+    .option('models', { type: 'string', array: true, describe: 'models to bench (comma-separated or repeated); default: every registered model' })
+    .option('workloads', { type: 'string', array: true, describe: `workloads (default: all): ${WORKLOAD_NAMES.join(', ')}` })
+    .option('duration', { type: 'number', describe: 'measured seconds per cell (default 8, quick 1)' })
+    .option('warmup', { type: 'number', describe: 'warm-up seconds per cell, excluded from every figure (default 2, quick 0.3)' })
+    .option('connections', { alias: 'c', type: 'string', describe: 'override the concurrency levels of the selected workloads, e.g. 1,64' })
+    .option('pipeline', { type: 'number', describe: 'requests in flight per connection (closed loop; default 1)' })
+    .option('idle', { type: 'number', describe: 'idle-10k: idle connections to hold (default 10000; quick 2000)' })
+    .option('payload', { type: 'number', describe: 'ECHO payload bytes for echo workloads (overrides 64 B / 64 KiB)' })
+    .option('sleep-ms', { type: 'number', describe: 'sleep-10ms: SLEEP milliseconds' })
+    .option('rate', { type: 'number', describe: 'echo-64B-open: fixed requests/s instead of 50% of measured capacity' })
+    .option('work-n', { type: 'number', describe: 'work-1ms: WORK iteration count (default: calibrated so a request costs ≈1 ms CPU)' })
+    .option('client-threads', { type: 'number', default: 2, describe: 'load-generator worker threads' })
+    .option('reference', { type: 'boolean', default: true, describe: 'include the bare Node net echo server (the Node ceiling); --no-reference to skip' })
+    .option('external', { type: 'boolean', default: true, describe: "include Python's socketserver echo (validation: a server this project did not write)" })
+    .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model)' })
+    .option('target', { type: 'string', describe: 'bench a server that is already running, e.g. 10.0.0.5:7070 (another host: no server CPU/RSS)' })
+    .option('label', { type: 'string', default: 'remote', describe: 'row name for --target' })
+    .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'results directory' })
+    .option('server-flags', { type: 'string', describe: 'extra flags for every `switchboard serve`, e.g. "--threads 4"' })
+    .example('make bench', 'the full matrix (≤ 20 min on 2 cores)')
+    .example('make bench QUICK=1', 'a short run (≤ 3 min)')
+    .example('node bench/run.ts --models event-loop,thread-pool --workloads echo-64B,work-1ms --duration 5', 'a subset')
+    .example('node bench/run.ts --target 10.0.0.5:7070 --label thread-pool --workloads echo-64B', 'a server on another host')
+    .epilogue(
+      'Exit codes: 0 run complete (failed cells are recorded with their error), 1 the harness failed, 2 bad usage.\n' +
+        'Another host: start `switchboard serve --model M --host 0.0.0.0 --port 7070 --max-connections 10100 --idle-timeout 0` there,\n' +
+        'then run with --target HOST:7070 here. Server CPU/RSS cannot be read across hosts and are left empty.',
+    )
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      if (err) throw err;
+      console.error(`${msg}\nRun with --help for usage.`);
+      process.exit(2);
+    });
+  const a = await y.parseAsync();
+  const quick = a.quick;
+  const warmupMs = Math.round((a.warmup ?? (quick ? 0.3 : 2)) * 1000);
+  const durationMs = Math.round((a.duration ?? (quick ? 1 : 8)) * 1000);
+  const notes: string[] = [];
+  const usage = (m: string) => {
+    console.error(`bench/run.ts: ${m}`);
+    return 2;
+  };
+
+  // ── what to run ──
+  let targets: Target[];
+  if (a.target) {
+    const m = /^(.+):(\d+)$/.exec(a.target);
+    if (!m) return usage(`--target must be HOST:PORT, got ${a.target}`);
+    targets = [{ name: a.label, kind: 'remote', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+  } else {
+    const models = list(a.models);
+    for (const m of models) if (!MODEL_NAMES.includes(m as never) && m !== REFERENCE_TARGET.name && m !== PYTHON_TARGET.name) return usage(`unknown model "${m}"; registered: ${MODEL_NAMES.join(', ')}`);
+    const chosen = models.length ? models : [...MODEL_NAMES];
+    targets = [];
+    if (a.reference || chosen.includes(REFERENCE_TARGET.name)) targets.push(REFERENCE_TARGET);
+    targets.push(...chosen.filter((m) => m !== REFERENCE_TARGET.name && m !== PYTHON_TARGET.name).map((name) => ({ name, kind: 'model' as const })));
+    if (a.external || chosen.includes(PYTHON_TARGET.name)) {
+      if (pythonAvailable()) targets.push(PYTHON_TARGET);
+      else notes.push('Python 3 not found: the external echo-server validation was skipped.');
+    }
+  }
+  const wanted = list(a.workloads);
+  for (const w of wanted) if (!WORKLOAD_NAMES.includes(w)) return usage(`unknown workload "${w}"; choose from ${WORKLOAD_NAMES.join(', ')}`);
+  const connections = a.connections ? list(a.connections).map(Number) : undefined;
+  if (connections?.some((c) => !Number.isInteger(c) || c < 1)) return usage('--connections takes positive integers, e.g. 1,32');
+
+  const limit = fdLimit();
+  let idle = a.idle ?? (quick ? 2000 : 10_000);
+  if (limit !== null && idle + 600 > limit) {
+    const scaled = Math.max(100, limit - 600);
+    notes.push(`idle-10k: the open-file limit is ${limit}, so ${scaled} idle connections were held instead of ${idle} (raise it with \`ulimit -n\`).`);
+    idle = scaled;
+  } else if (idle !== 10_000) notes.push(`idle-10k held ${idle} idle connections (${quick ? 'QUICK run' : '--idle'}), not 10,000.`);
+  const workloads = WORKLOADS.filter((w) => !wanted.length || wanted.includes(w.name)).map((w) => {
+    const o = withOverrides(w, { connections, pipeline: a.pipeline, idleConnections: idle, payloadBytes: a.payload, sleepMs: a['sleep-ms'] });
+    if (quick && !connections && w.name === 'echo-64B') o.connections = [1, 32];
+    return o;
+  });
+
+  // ── identity of the run ──
+  const sha = git(['rev-parse', 'HEAD']) || 'unknown';
+  const short = sha.slice(0, 7);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']).length > 0;
+  const started = new Date();
+  const stamp = started.toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '').replace('T', '-');
+  const runId = `${stamp}-${short}${quick ? '-quick' : ''}`;
+  const outDir = path.join(a.out, runId);
+  if (dirty) notes.push('The working tree had uncommitted changes to tracked files when this ran (commit.dirty).');
+  if (os.availableParallelism() <= 2) notes.push(`This machine has ${os.availableParallelism()} cores: the load generator and the server share them, so client CPU is reported next to every figure.`);
+
+  const workN = a['work-n'] ?? null;
+  let calibration: Calibration | null = null;
+  if (workloads.some((w) => w.op === 'work')) {
+    calibration = workN ? { workN, targetUs: NaN, measuredUs: NaN, usPerRound: NaN, method: 'set by --work-n' } : calibrateWork(1000);
+    process.stderr.write(`work-1ms: WORK n = ${calibration.workN} (≈${Math.round(calibration.measuredUs)} µs CPU here)\n`);
+  }
+
+  // ── plan ──
+  interface Planned {
+    target: Target;
+    workload: Workload;
+    connections: number;
+  }
+  const plan: Planned[] = [];
+  for (const target of targets) {
+    for (const w of workloads) {
+      if (target.kind !== 'model' && !w.reference) continue;
+      if (target.kind === 'external' && !['echo-64B', 'echo-64KiB'].includes(w.name)) continue;
+      const levels = target.kind === 'external' && w.name === 'echo-64B' ? w.connections.filter((c) => c === 32).concat() : w.connections;
+      for (const c of levels.length ? levels : w.connections.slice(0, 1)) plan.push({ target, workload: w, connections: c });
+    }
+  }
+  const overheadMs = 1500;
+  const progress = new Progress(plan.length, warmupMs + durationMs + overheadMs);
+  const cells: CellResult[] = [];
+  const serverFlags = a['server-flags'] ? a['server-flags'].split(/\s+/).filter(Boolean) : [];
+
+  const results: RunResults = {
+    schema: SCHEMA_VERSION,
+    run: { id: runId, startedAt: started.toISOString(), finishedAt: '', wallMs: 0, quick, argv, flags: { warmupMs, durationMs, clientThreads: a['client-threads'], idle, connections: connections ?? null, pipeline: a.pipeline ?? null, rate: a.rate ?? null, serverFlags } },
+    machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), kernel: os.release(), platform: os.platform(), arch: os.arch(), totalMemBytes: os.totalmem(), fdLimit: limit },
+    node: { version: process.version, v8: process.versions.v8 },
+    commit: { sha, short, dirty },
+    calibration,
+    servers: targets.map((t) => ({ name: t.name, kind: t.kind })),
+    workloads,
+    cells,
+    micro: null,
+    notes,
+  };
+
+  /** Closed-loop echo-64B capacity of a server measured in this run (max over c), or a quick probe. */
+  const capacity = async (target: Target): Promise<number> => {
+    const measured = cells.filter((c) => c.server === target.name && c.workload === 'echo-64B' && c.ok).map((c) => c.throughput ?? 0);
+    if (measured.length) return Math.max(...measured);
+    const probe = await runCell({ target, workload: WORKLOADS[0]!, connections: 32, warmupMs: 300, durationMs: Math.min(2000, durationMs), clientThreads: a['client-threads'], serverFlags });
+    notes.push(`echo-64B-open on ${target.name}: capacity taken from a ${Math.min(2000, durationMs)} ms closed-loop probe at c=32 (echo-64B was not in this run): ${Math.round(probe.throughput ?? 0)} req/s.`);
+    return probe.throughput ?? 0;
+  };
+
+  for (const p of plan) {
+    progress.show(`${p.target.name} ${p.workload.name} c=${p.connections}`);
+    const spec: CellSpec = {
+      target: p.target,
+      workload: p.workload,
+      connections: p.connections,
+      warmupMs,
+      durationMs,
+      workN: calibration?.workN,
+      clientThreads: a['client-threads'],
+      serverFlags: p.target.kind === 'model' ? serverFlags : [],
+    };
+    const t0 = Date.now();
+    if (p.workload.loop === 'open') {
+      spec.ratePerSec = a.rate ?? Math.max(1, Math.round((await capacity(p.target)) * p.workload.rateFraction));
+    }
+    const r = await runCell(spec);
+    cells.push(r);
+    progress.tick(Date.now() - t0);
+    if (!r.ok && !progress.tty) process.stderr.write(`  ${r.id} failed: ${r.error?.slice(0, 300)}\n`);
+  }
+  progress.show('done');
+  progress.end();
+
+  if (a.micro && !a.target) {
+    process.stderr.write('micro-benchmarks: codec, unloaded RTT per model …\n');
+    const codec = await codecBench({ timeMs: quick ? 150 : 500 });
+    const rtt = await rttBench(targets.filter((t) => t.kind !== 'external'), { timeMs: quick ? 200 : 1000 });
+    results.micro = { codec, rtt };
+  }
+
+  const finished = new Date();
+  results.run.finishedAt = finished.toISOString();
+  results.run.wallMs = finished.getTime() - started.getTime();
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  const summary = await writeReport(results, { outDir, resultsDir: a.out });
+  process.stdout.write(`${summary}\n`);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main();
+  } catch (err) {
+    console.error(`bench/run.ts: the harness failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  }
+}

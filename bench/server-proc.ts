@@ -1,0 +1,164 @@
+// Servers under test, each a separate process: a switchboard model (the real CLI), the bare Node
+// reference echo, or an echo server this project did not write (Python's socketserver). Each is
+// started on 127.0.0.1 port 0, ready once it prints its "listening on HOST:PORT" line, and
+// stopped with SIGTERM (SIGKILL after a deadline; leftover children of it are killed too).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { descendants, procAvailable, readStat } from './proctree.ts';
+
+export const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+export const REFERENCE = fileURLToPath(new URL('./reference-server.ts', import.meta.url));
+
+export type TargetKind = 'model' | 'reference' | 'external' | 'remote';
+
+export interface Target {
+  /** Row name in the report: the model name, `node-net-echo`, `python-socketserver`, or a label. */
+  name: string;
+  kind: TargetKind;
+  /** remote: where the server already runs (no process accounting). */
+  host?: string;
+  port?: number;
+}
+
+export const REFERENCE_TARGET: Target = { name: 'node-net-echo', kind: 'reference' };
+export const PYTHON_TARGET: Target = { name: 'python-socketserver', kind: 'external' };
+
+/** A threaded, byte-transparent echo server from Python's standard library. */
+export const PYTHON_ECHO = `
+import socket, socketserver, signal, sys
+class H(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            d = self.request.recv(262144)
+            if not d:
+                break
+            self.request.sendall(d)
+class S(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 4096
+s = S(('127.0.0.1', int(sys.argv[1]) if len(sys.argv) > 1 else 0), H)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print('python socketserver echo listening on 127.0.0.1:%d' % s.server_address[1], flush=True)
+s.serve_forever()
+`;
+
+export function pythonAvailable(): string | null {
+  for (const py of ['python3', 'python']) {
+    try {
+      const v = execFileSync(py, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      if (v.startsWith('Python 3')) return py;
+    } catch {
+      /* not there */
+    }
+  }
+  return null;
+}
+
+export interface RunningServer {
+  host: string;
+  port: number;
+  /** null for a remote target. */
+  pid: number | null;
+  command: string[];
+  stderr(): string;
+  /** Exit code or signal once it has exited, else null. */
+  exitStatus(): number | string | null;
+  stop(timeoutMs?: number): Promise<number | string | null>;
+}
+
+export function serverCommand(target: Target, flags: string[] = []): string[] {
+  switch (target.kind) {
+    case 'model':
+      return [process.execPath, CLI, 'serve', '--model', target.name, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...flags];
+    case 'reference':
+      return [process.execPath, REFERENCE, '--port', '0'];
+    case 'external':
+      return [pythonAvailable() ?? 'python3', '-c', PYTHON_ECHO];
+    case 'remote':
+      return [];
+  }
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+export async function startTarget(target: Target, flags: string[] = [], { startTimeoutMs = 20_000, env = {} as NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+  if (target.kind === 'remote') {
+    return {
+      host: target.host!,
+      port: target.port!,
+      pid: null,
+      command: [],
+      stderr: () => '',
+      exitStatus: () => null,
+      stop: async () => null,
+    };
+  }
+  const command = serverCommand(target, flags);
+  const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  running.add(proc);
+  let err = '';
+  let out = '';
+  let status: number | string | null = null;
+  proc.stderr!.on('data', (d) => {
+    if (err.length < 20_000) err += d;
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      running.delete(proc);
+      status = code ?? signal ?? -1;
+      resolve(status);
+    }),
+  );
+  proc.on('error', (e) => (err += `\nspawn failed: ${e.message}`));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${target.name} did not print its listening line within ${startTimeoutMs} ms; stderr: ${err.slice(-2000)}`));
+    }, startTimeoutMs);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on \S+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${target.name} exited (${code}) before listening; stderr: ${err.slice(-2000)}`));
+    });
+  });
+  const pid = proc.pid!;
+  return {
+    host: '127.0.0.1',
+    port,
+    pid,
+    command,
+    stderr: () => err,
+    exitStatus: () => status,
+    async stop(timeoutMs = 5000) {
+      // Note the tree first: children of a server that dies hard must not outlive the cell.
+      const tree = procAvailable ? descendants(pid).map((p) => ({ pid: p, starttime: readStat(p)?.starttime })) : [];
+      if (status === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      for (const child of tree) {
+        // Only the very process we saw (same pid and start time), never a recycled pid.
+        const now = readStat(child.pid);
+        if (!now || now.starttime !== child.starttime || now.state === 'Z') continue;
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      return code;
+    },
+  };
+}
