@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 export async function startServer(model: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TestServer> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', '--log-level', 'warn', ...flags], {
+  // Quiet by default; a test that reads the logs passes its own --log-level (yargs turns a
+  // repeated flag into an array, so never pass it twice).
+  const quiet = flags.includes('--log-level') ? [] : ['--log-level', 'warn'];
+  const proc = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', ...quiet, ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

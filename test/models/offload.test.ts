@@ -1,0 +1,64 @@
+// `offload` model: connections on the main event loop, each handler call a piscina task.
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, Op } from '../../src/shared/protocol.ts';
+import { RawPeer } from '../helpers/peer.ts';
+import { startServer } from '../helpers/server.ts';
+import { errorCode, infoFrame, sleepFrame } from '../helpers/wire.ts';
+import { POOL_THREAD, crashIsolation, osThreads, stopAndReadStats } from './thread-helpers.ts';
+
+describe('offload model', () => {
+  it('INFO proves it: requests are answered from the pool threads, never the main thread', async () => {
+    const s = await startServer('offload', ['--threads', '2', '--log-level', 'info']);
+    expect(osThreads(s.pid, POOL_THREAD)).toBe(2);
+    const peers = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(s.port)));
+    const ids = new Set<number>();
+    await Promise.all(
+      peers.map(async (p) => {
+        await p.write(Buffer.concat(Array.from({ length: 20 }, () => infoFrame())));
+        for (const f of await p.waitFrames(20)) {
+          const info = JSON.parse(f.payload.toString());
+          expect(info.model).toBe('offload');
+          ids.add(info.threadId);
+        }
+      }),
+    );
+    expect(ids.has(0), 'never the main thread').toBe(false);
+    expect(ids.size).toBeLessThanOrEqual(2);
+    expect(osThreads(s.pid, POOL_THREAD)).toBe(2);
+    for (const p of peers) p.destroy();
+    const stats = await stopAndReadStats(s);
+    expect(stats.workers).toBe(0);
+    expect(stats.requests).toBe(80);
+  });
+
+  it('a handler error crosses the thread boundary with its code; a plain throw is E_INTERNAL', async () => {
+    const s = await startServer('offload', ['--threads', '1']);
+    const p = await RawPeer.connect(s.port);
+    await p.write(Buffer.concat([encodeFrame(Op.WORK, Buffer.from([0, 0, 0, 0])), encodeFrame(0x7e)]));
+    const [bad, unknown] = await p.waitFrames(2);
+    expect(bad!.payload.toString()).toBe('E_BAD_ARGS WORK n must be 1..10000000, got 0');
+    expect(errorCode(unknown!.payload)).toBe('E_UNKNOWN_OP');
+    p.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('a handler that kills its thread fails only that request; the connection and the server live on', async () => {
+    await crashIsolation('offload', ['--threads', '2'], 0x10, { connectionDies: false });
+  });
+
+  it('--worker-memory-mb: a thread over its heap limit fails only the request it ran', async () => {
+    await crashIsolation('offload', ['--threads', '2', '--worker-memory-mb', '16'], 0x12, { connectionDies: false });
+  });
+
+  it('queue bound: requests beyond the running tasks and --queue get E_BUSY, in order', async () => {
+    // One thread runs up to TASKS_PER_THREAD (64) requests at once; --queue 1 lets one more wait.
+    const s = await startServer('offload', ['--threads', '1', '--queue', '1']);
+    const p = await RawPeer.connect(s.port);
+    await p.write(Buffer.concat(Array.from({ length: 70 }, () => sleepFrame(300))));
+    const got = await p.waitFrames(70);
+    expect(got.slice(0, 65).every((f) => f.op === Op.SLEEP)).toBe(true);
+    expect(got.slice(65).map((f) => errorCode(f.payload))).toEqual(Array(5).fill('E_BUSY'));
+    p.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+});
