@@ -225,6 +225,13 @@ function clientCommands(y: Argv<ClientArgs>) {
 // ── main ────────────────────────────────────────────────────────────────────────────────
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
+  if (argv[0] === 'bench') {
+    // The benchmark harness has its own flags (`switchboard bench --help`): hand everything over.
+    const { spawnSync } = await import('node:child_process');
+    const run = new URL('../bench/run.ts', import.meta.url).pathname;
+    process.exitCode = spawnSync(process.execPath, [run, ...argv.slice(1)], { stdio: 'inherit' }).status ?? 1;
+    return;
+  }
   const modelList = MODEL_NAMES.map((m) => `  ${m.padEnd(13)} ${MODELS[m].summary}`).join('\n');
   await yargs(argv)
     .scriptName('switchboard')
@@ -254,6 +261,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
       () => {},
     )
     .command('models', 'list the concurrency models', {}, () => console.log(modelList))
+    .command('bench', 'run the benchmark harness (bench/run.ts; `switchboard bench --help` for its flags)', {}, () => {})
     .demandCommand(1, 'name a command: serve, client, models')
     .strict()
     .recommendCommands()
