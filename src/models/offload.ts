@@ -28,10 +28,13 @@ export class OffloadModel extends ModelBase {
   readonly #connections = new Set<Connection>();
   readonly #limits;
   #lost = 0; // requests whose thread died under them
+  #inPool = 0; // requests running or waiting in piscina
+  readonly #capacity: number; // threads × TASKS_PER_THREAD
 
   constructor(ctx: ModelContext) {
     super('offload', ctx);
     this.#limits = connectionLimits(ctx.options);
+    this.#capacity = ctx.options.threads * TASKS_PER_THREAD;
   }
 
   protected async onStart(): Promise<void> {
@@ -75,7 +78,8 @@ export class OffloadModel extends ModelBase {
 
   /** The main-thread Handler: ships the request to the pool, turns the reply back into a result. */
   readonly #handler: Handler = (op, payload, ctx) => {
-    if (this.#pool.queueSize >= this.ctx.options.queue) {
+    // Own count, so --queue 0 means "no waiting" (piscina's maxQueue is the same bound, a backstop).
+    if (this.#inPool >= this.#capacity + this.ctx.options.queue) {
       throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
     }
     // An exact-size copy we own, moved to the worker: cloning the view instead would copy the
@@ -86,11 +90,18 @@ export class OffloadModel extends ModelBase {
       payload: bytes,
       ctx: { model: ctx.model, connection: ctx.connection, requests: ctx.requests, maxWork: ctx.maxWork },
     };
-    return this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(fromReply, this.#onPoolError);
+    this.#inPool++;
+    return this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(this.#onReply, this.#onPoolError);
+  };
+
+  #onReply = (reply: OffloadReply): HandlerResult => {
+    this.#inPool--;
+    return fromReply(reply);
   };
 
   #onPoolError = (err: Error): never => {
-    if (/queue is at limit/i.test(err.message)) throw new ProtocolError('E_BUSY', 'handler queue full');
+    this.#inPool--;
+    if (/queue is at limit|no task queue available/i.test(err.message)) throw new ProtocolError('E_BUSY', 'handler queue full');
     if (this.state === 'closed' || /Terminating worker thread/.test(err.message)) {
       throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
     }
@@ -114,7 +125,7 @@ export class OffloadModel extends ModelBase {
   }
 
   protected queued(): number {
-    return this.#pool?.queueSize ?? 0;
+    return Math.max(0, this.#inPool - this.#capacity);
   }
 
   protected extraStats(): Record<string, unknown> {

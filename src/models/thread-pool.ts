@@ -22,6 +22,8 @@ export class ThreadPoolModel extends ModelBase {
   #pool!: Piscina;
   #drains: BroadcastChannel | null = null;
   #died = 0; // connections lost with their thread
+  #inPool = 0; // connection tasks running or waiting in piscina
+  readonly #capacity: number; // threads × K: connections served at once
 
   constructor(ctx: ModelContext) {
     super('thread-pool', ctx);
@@ -30,6 +32,7 @@ export class ThreadPoolModel extends ModelBase {
       drainFlag: new Int32Array(new SharedArrayBuffer(4)),
       drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
     };
+    this.#capacity = ctx.options.threads * ctx.options.connectionsPerThread;
   }
 
   protected async onStart(): Promise<void> {
@@ -65,17 +68,22 @@ export class ThreadPoolModel extends ModelBase {
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
     const limit = this.ctx.options.queue;
-    if (this.#pool.queueSize >= limit) {
-      ticket.refuse(socket, 'E_BUSY', `all ${this.#pool.threads.length} threads full and ${limit} connections waiting`);
+    // Counted here rather than read from piscina so --queue 0 means "no waiting" and the
+    // decision is made while the socket is still ours to refuse.
+    if (this.#inPool >= this.#capacity + limit) {
+      ticket.refuse(socket, 'E_BUSY', `all ${this.ctx.options.threads} threads full and ${limit} connections waiting`);
       return;
     }
+    this.#inPool++;
     const task: PoolTask = { type: 'connection', id: ticket.id, socket };
     this.#pool.run(task, { transferList: [socket] as never }).then(
       (summary: ConnectionSummary) => {
+        this.#inPool--;
         this.addSummary(summary);
         ticket.closed(summary);
       },
       (err: Error) => {
+        this.#inPool--;
         // The thread died (crash, process.exit, memory limit) or the pool was destroyed: the
         // connection went with it. piscina starts a replacement thread by itself.
         socket.destroy(); // no-op once moved; closes it if it was still queued here
@@ -104,7 +112,7 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected queued(): number {
-    return this.#pool?.queueSize ?? 0;
+    return Math.max(0, this.#inPool - this.#capacity);
   }
 
   protected extraStats(): Record<string, unknown> {

@@ -58,6 +58,18 @@ describe('thread-pool model', () => {
     expect(await s.stop()).toBe(0);
   });
 
+  it('--queue 0: no waiting at all; a connection beyond threads × K is refused at once', async () => {
+    const s = await startServer('thread-pool', ['--threads', '1', '--connections-per-thread', '2', '--queue', '0']);
+    const [a, b] = [await RawPeer.connect(s.port), await RawPeer.connect(s.port)];
+    await info(a);
+    await info(b);
+    const c = await RawPeer.connect(s.port);
+    expect(errorCode((await c.waitFrames(1))[0]!.payload)).toBe('E_BUSY');
+    a.destroy();
+    b.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+
   it('a handler that kills its thread (K = 1) takes down only its own connection; the pool replaces the thread', async () => {
     await crashIsolation('thread-pool', ['--threads', '4', '--connections-per-thread', '1'], 0x10, { connectionDies: true });
   });
