@@ -14,13 +14,14 @@ export PATH := $(TC)/bin:$(PATH)
 VITEST := $(NODE) node_modules/vitest/vitest.mjs
 TSC    := $(NODE) node_modules/typescript/bin/tsc
 
-.PHONY: help setup test typecheck bench bench-quick serve clean
+.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline serve clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test        run the test suite (installs Node >= 24 and dependencies if needed)"
 	@echo "make bench       benchmark every model (QUICK=1 for a short run; BENCH_ARGS=--help for flags)"
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
+	@echo "make bench-ci    CI regression report against results/baseline.json (make bench-baseline rewrites it)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
 
@@ -47,6 +48,15 @@ typecheck: setup
 bench: setup
 	@ulimit -n "$$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true; \
 	$(NODE) bench/run.ts $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# CI regression report: interleaved rounds of echo-64B c=32, work-1ms, churn for every model,
+# compared with results/baseline.json → results/ci-report.md. Exit 1 only on a confident regression.
+bench-ci: setup
+	$(NODE) bench/ci/run.ts $(BENCH_CI_ARGS)
+
+# Rewrite the baseline on purpose (then commit results/baseline.json).
+bench-baseline: setup
+	$(NODE) bench/ci/run.ts --write-baseline $(BENCH_CI_ARGS)
 
 serve: setup
 	$(NODE) src/cli.ts serve $(ARGS)

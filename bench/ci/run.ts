@@ -1,0 +1,313 @@
+#!/usr/bin/env node
+// `make bench-ci`: a short, fixed subset of the benchmark, repeated in interleaved rounds, judged
+// against the committed baseline (results/baseline.json); writes results/ci-report.md and
+// results/ci-latest.json and prints a short table.
+// `make bench-baseline`: the same runs, written as the new baseline.
+//
+// Noise is the enemy on shared CI machines, so every metric is one that survives it: throughput
+// as a ratio of the bare Node echo server measured in the same round, CPU µs per request, WORK
+// throughput with n calibrated on this machine; medians over rounds, a Mann–Whitney U test and
+// a minimum effect before anything is called a regression (bench/ci/stats.ts).
+//
+// Exit codes: 0 no confident regression (including "too noisy to say", and no baseline yet);
+//             1 a confident regression, or a model that failed every round (named on stderr);
+//             2 bad usage; 3 the harness itself failed.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { MODEL_NAMES } from '../../src/models/registry.ts';
+import { calibrateWork } from '../calibrate.ts';
+import { runCell, type CellResult } from '../cell.ts';
+import { REFERENCE_TARGET, type Target } from '../server-proc.ts';
+import { findWorkload } from '../workloads.ts';
+import { compare, type Comparison, type Direction } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The fixed subset: one connection level per workload. */
+const CI_CELLS = [
+  { workload: 'echo-64B', connections: 32 },
+  { workload: 'work-1ms', connections: 16 },
+  { workload: 'churn', connections: 8 },
+] as const;
+
+interface MetricDef {
+  key: string;
+  label: string;
+  direction: Direction;
+  /** The figure for one model in one round, given that round's cells; null when missing. */
+  value(cells: Map<string, CellResult>, model: string): number | null;
+}
+
+const cellKey = (server: string, workload: string) => `${server}|${workload}`;
+const tput = (c: CellResult | undefined) => (c?.ok && c.throughput ? c.throughput : null);
+const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+
+export const METRICS: MetricDef[] = [
+  {
+    key: 'echo.ratio',
+    label: 'echo-64B c=32 throughput ÷ reference',
+    direction: 'higher-is-better',
+    value: (cells, m) => ratio(tput(cells.get(cellKey(m, 'echo-64B'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
+  },
+  {
+    key: 'echo.cpu',
+    label: 'echo-64B c=32 server CPU µs/request',
+    direction: 'lower-is-better',
+    value: (cells, m) => {
+      const c = cells.get(cellKey(m, 'echo-64B'));
+      return c?.ok ? (c.serverTree?.cpuUsPerRequest ?? null) : null;
+    },
+  },
+  {
+    key: 'work.tput',
+    label: 'work-1ms c=16 requests/s (n calibrated to 1 ms here)',
+    direction: 'higher-is-better',
+    value: (cells, m) => tput(cells.get(cellKey(m, 'work-1ms'))),
+  },
+  {
+    key: 'churn.ratio',
+    label: 'churn c=8 connections/s ÷ reference',
+    direction: 'higher-is-better',
+    value: (cells, m) => ratio(tput(cells.get(cellKey(m, 'churn'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'churn')))),
+  },
+];
+
+export interface Samples {
+  /** `${model} ${metricKey}` → one value per round (missing rounds left out). */
+  [series: string]: number[];
+}
+
+export interface CiRun {
+  schema: 1;
+  createdAt: string;
+  commit: { sha: string; short: string; dirty: boolean };
+  machine: { cpuModel: string; cores: number; kernel: string };
+  node: string;
+  settings: { rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
+  samples: Samples;
+  failures: string[];
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
+
+async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; log: (s: string) => void }): Promise<CiRun> {
+  const calibration = calibrateWork();
+  const targets: Target[] = [REFERENCE_TARGET, ...opts.models.map((name) => ({ name, kind: 'model' as const }))];
+  // Every (target, workload) pair the metrics need; the reference only where it can answer.
+  const plan = targets.flatMap((target) =>
+    CI_CELLS.filter((c) => target.kind === 'model' || findWorkload(c.workload).reference).map((c) => ({ target, ...c })),
+  );
+  const samples: Samples = {};
+  const failures: string[] = [];
+  const started = Date.now();
+  for (let round = 0; round < opts.rounds; round++) {
+    // Interleaved rounds (A B C, A B C, …) with the start rotated each round, so a slow drift of
+    // the machine touches every series alike instead of landing on whichever ran last.
+    const offset = (round * 7) % plan.length;
+    const order = [...plan.slice(offset), ...plan.slice(0, offset)];
+    const cells = new Map<string, CellResult>();
+    for (const [i, p] of order.entries()) {
+      const elapsed = Date.now() - started;
+      const done = round * plan.length + i;
+      const eta = done ? Math.round(((elapsed / done) * (opts.rounds * plan.length - done)) / 1000) : '?';
+      opts.log(`round ${round + 1}/${opts.rounds} cell ${i + 1}/${plan.length}: ${p.target.name} ${p.workload} (ETA ${eta}s)`);
+      const cell = await runCell({
+        target: p.target,
+        workload: findWorkload(p.workload),
+        connections: p.connections,
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+        workN: calibration.workN,
+      });
+      if (!cell.ok) failures.push(`round ${round + 1}: ${p.target.name} ${p.workload}: ${cell.error}`);
+      cells.set(cellKey(p.target.name, p.workload), cell);
+    }
+    for (const model of opts.models) {
+      for (const metric of METRICS) {
+        const v = metric.value(cells, model);
+        if (v !== null && Number.isFinite(v)) (samples[`${model} ${metric.key}`] ??= []).push(v);
+      }
+    }
+  }
+  const cpus = os.cpus();
+  return {
+    schema: 1,
+    createdAt: new Date().toISOString(),
+    commit: { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' },
+    machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
+    node: process.version,
+    settings: {
+      rounds: opts.rounds,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+      workN: calibration.workN,
+      models: opts.models,
+      slowdownUs: Number(process.env.SWITCHBOARD_SLOWDOWN_US ?? 0) || 0,
+    },
+    samples,
+    failures,
+  };
+}
+
+export interface Row {
+  model: string;
+  metric: MetricDef;
+  result: Comparison | null;
+  /** Why there is no comparison (no baseline series, or the model failed every round). */
+  missing: string | null;
+}
+
+export function judge(baseline: CiRun, current: CiRun, minEffect: number, perMetric: Record<string, number>): Row[] {
+  const rows: Row[] = [];
+  for (const model of current.settings.models) {
+    for (const metric of METRICS) {
+      const series = `${model} ${metric.key}`;
+      const b = baseline.samples[series];
+      const c = current.samples[series];
+      if (!b?.length) rows.push({ model, metric, result: null, missing: 'not in the baseline' });
+      else if (!c?.length) rows.push({ model, metric, result: null, missing: 'failed in every round' });
+      else rows.push({ model, metric, result: compare(b, c, { direction: metric.direction, minEffect: perMetric[metric.key] ?? minEffect }), missing: null });
+    }
+  }
+  return rows;
+}
+
+function report(baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
+  const about = (r: CiRun) =>
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up), WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **SWITCHBOARD_SLOWDOWN_US=${r.settings.slowdownUs}**` : ''}`;
+  const lines = ['# CI performance-regression report', ''];
+  lines.push(`- **Current:** ${about(current)}`);
+  lines.push(baseline ? `- **Baseline** (results/baseline.json): ${about(baseline)}` : '- **Baseline:** none yet — run `make bench-baseline` and commit results/baseline.json.');
+  const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
+  lines.push(
+    `- **Rule:** "regressed" needs a two-sided Mann–Whitney U p < 0.05 over the rounds, a median change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction, the bootstrap interval's charitable end at least half that, and both samples quieter (robust CV) than the effect. "Too noisy to say" never fails CI.`,
+  );
+  lines.push('');
+  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing === 'failed in every round');
+  lines.push(bad.length ? `**Verdict: ${bad.length} regression(s)** — ${bad.map((r) => `${r.model} ${r.metric.label}`).join('; ')}.` : '**Verdict: no confident regression.**');
+  lines.push('');
+  lines.push('| model | metric | baseline | current | change | 95% interval | p | noise | verdict |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|---|');
+  for (const r of rows) {
+    if (!r.result) {
+      lines.push(`| ${r.model} | ${r.metric.label} | | | | | | | ${r.missing} |`);
+      continue;
+    }
+    const x = r.result;
+    const mark = x.verdict === 'regressed' ? '**regressed**' : x.verdict;
+    lines.push(
+      `| ${r.model} | ${r.metric.label} | ${num(x.baselineMedian)} | ${num(x.currentMedian)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mark} |`,
+    );
+  }
+  if (current.failures.length) {
+    lines.push('', '## Cells that failed', '', ...current.failures.map((f) => `- ${f}`));
+  }
+  lines.push('', 'Medians over rounds. Raw samples: results/ci-latest.json. Reproduce: `make bench-ci`.', '');
+  return lines.join('\n');
+}
+
+function terminalTable(rows: Row[]): string {
+  const out = rows.map((r) => {
+    const v = r.result ? `${pct(r.result.change).padStart(8)}  p=${r.result.p.toFixed(3)}  ${r.result.verdict}` : `   —      ${r.missing}`;
+    return `${r.model.padEnd(13)} ${r.metric.key.padEnd(12)} ${v}`;
+  });
+  return ['model         metric         change  p          verdict', ...out].join('\n');
+}
+
+export async function main(argv = hideBin(process.argv)): Promise<number> {
+  let args;
+  try {
+    args = await yargs(argv)
+      .scriptName('bench-ci')
+      .usage('$0 [options]\n\nShort interleaved benchmark rounds compared with results/baseline.json (make bench-ci).')
+      .option('rounds', { type: 'number', default: 5, describe: 'interleaved rounds (≥ 4 for the test to be able to reach p < 0.05)' })
+      .option('duration', { type: 'number', default: 1.5, describe: 'measured seconds per cell' })
+      .option('warmup', { type: 'number', default: 0.5, describe: 'warm-up seconds per cell (excluded)' })
+      .option('models', { type: 'string', describe: 'comma-separated subset (default: every model)' })
+      .option('baseline', { type: 'string', default: path.join(ROOT, 'results/baseline.json'), describe: 'baseline file' })
+      .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'where ci-report.md and ci-latest.json go' })
+      .option('write-baseline', { type: 'boolean', default: false, describe: 'write this run as the new baseline instead of comparing (make bench-baseline)' })
+      .option('min-effect', { type: 'number', default: 0.1, describe: 'smallest relative change that can be a regression' })
+      .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: 'per metric, e.g. churn.ratio=0.2 (metrics: echo.ratio, echo.cpu, work.tput, churn.ratio)' })
+      .strict()
+      .help()
+      .version(false)
+      .fail((msg, err) => {
+        throw err ?? new Error(msg);
+      })
+      .parseAsync();
+  } catch (err) {
+    console.error(`bench-ci: ${(err as Error).message}`);
+    return 2;
+  }
+  const models = args.models ? args.models.split(',').map((s) => s.trim()) : [...MODEL_NAMES];
+  const unknown = models.filter((m) => !(MODEL_NAMES as string[]).includes(m));
+  if (unknown.length) {
+    console.error(`bench-ci: unknown model(s) ${unknown.join(', ')}; choose from ${MODEL_NAMES.join(', ')}`);
+    return 2;
+  }
+  const perMetric: Record<string, number> = {};
+  for (const spec of args['min-effect-for'] as string[]) {
+    const [key, value] = spec.split('=');
+    if (!METRICS.some((m) => m.key === key) || !(Number(value) > 0)) {
+      console.error(`bench-ci: --min-effect-for takes metric=fraction with metric one of ${METRICS.map((m) => m.key).join(', ')}`);
+      return 2;
+    }
+    perMetric[key!] = Number(value);
+  }
+
+  const started = Date.now();
+  const current = await measure({
+    rounds: args.rounds,
+    warmupMs: Math.round(args.warmup * 1000),
+    durationMs: Math.round(args.duration * 1000),
+    models,
+    log: (s) => process.stderr.write(`bench-ci: ${s}\n`),
+  });
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(path.join(args.out, 'ci-latest.json'), `${JSON.stringify(current, null, 2)}\n`);
+  const wall = `${Math.round((Date.now() - started) / 1000)} s`;
+
+  if (args['write-baseline']) {
+    writeFileSync(args.baseline, `${JSON.stringify(current, null, 2)}\n`);
+    console.log(`bench-ci: wrote baseline ${path.relative(ROOT, args.baseline)} (${Object.keys(current.samples).length} series, ${wall}); commit it.`);
+    return 0;
+  }
+  const baseline: CiRun | null = existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
+  const rows = baseline ? judge(baseline, current, args['min-effect'], perMetric) : [];
+  const md = report(baseline, current, rows, args['min-effect'], perMetric);
+  writeFileSync(path.join(args.out, 'ci-report.md'), md);
+  if (process.env.GITHUB_STEP_SUMMARY) writeFileSync(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
+  console.log(baseline ? terminalTable(rows) : 'bench-ci: no baseline to compare with; run `make bench-baseline` and commit results/baseline.json.');
+  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing === 'failed in every round');
+  console.log(`bench-ci: ${wall}; report in ${path.relative(ROOT, path.join(args.out, 'ci-report.md'))}`);
+  if (bad.length) {
+    for (const r of bad) console.error(`bench-ci: REGRESSION ${r.model} ${r.metric.key} (${r.metric.label}): ${r.result ? `${pct(r.result.change)}, p=${r.result.p.toFixed(3)}` : r.missing}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`bench-ci: harness failed: ${(err as Error).stack ?? err}`);
+      process.exit(3);
+    },
+  );
+}
