@@ -22,29 +22,27 @@ export interface Calibration {
 
 export function calibrateWork(targetUs = 1000): Calibration {
   const seed = Buffer.from('switchboard-calibration');
-  workDigest(2000, seed); // warm the JIT and the crypto binding
-  let n = 500;
-  for (let pass = 0; pass < 2; pass++) {
-    const reps = 20;
-    const us = cpuUsOf(() => {
-      for (let i = 0; i < reps; i++) workDigest(n, seed);
-    });
-    n = Math.max(1, Math.round((n * targetUs) / (us / reps)));
-  }
+  workDigest(5000, seed); // warm the JIT and the crypto binding
+  // CPU per SHA-256 round: the median of 7 trials of 10 × 300 rounds (a median, because other
+  // processes on a shared machine disturb single trials).
+  const ROUNDS = 300;
   const trials: number[] = [];
-  for (let t = 0; t < 5; t++)
+  for (let t = 0; t < 7; t++) {
     trials.push(
       cpuUsOf(() => {
-        for (let i = 0; i < 10; i++) workDigest(n, seed);
-      }) / 10,
+        for (let i = 0; i < 10; i++) workDigest(ROUNDS, seed);
+      }) /
+        (10 * ROUNDS),
     );
+  }
   trials.sort((a, b) => a - b);
-  const measuredUs = trials[2]!;
+  const usPerRound = trials[3]!;
+  const workN = Math.max(1, Math.round(targetUs / usPerRound));
   return {
-    workN: n,
+    workN,
     targetUs,
-    measuredUs,
-    usPerRound: measuredUs / n,
-    method: 'process.threadCpuUsage() around workDigest(n) in the bench process; two refinement passes of 20 reps, then the median of 5 trials of 10 reps',
+    measuredUs: workN * usPerRound,
+    usPerRound,
+    method: 'process.threadCpuUsage() around workDigest() in the bench process: median of 7 trials of 10 × 300 rounds gives CPU µs per round; n = 1000 µs / that',
   };
 }

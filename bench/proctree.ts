@@ -114,9 +114,10 @@ export interface TreeSample {
 }
 
 /** One reading of the tree rooted at `root`. */
-export function sampleTree(root: number): TreeSample {
+export function sampleTree(root: number, seen?: Map<number, number>): TreeSample {
   const at = performance.now();
   const kids = descendants(root).map(readStat).filter((s): s is ProcStat => s !== null);
+  if (seen) for (const k of kids) seen.set(k.pid, k.starttime);
   const top = readStat(root);
   let ticks = 0;
   let rss = 0;
@@ -134,12 +135,14 @@ export class TreeSampler {
   #peakRss = 0;
   #peakProcesses = 0;
   last: TreeSample;
+  /** Every descendant ever seen (pid → start time), so none can outlive the cell unnoticed. */
+  readonly seen = new Map<number, number>();
 
   constructor(root: number, intervalMs = 150) {
     this.root = root;
-    this.last = sampleTree(root);
+    this.last = sampleTree(root, this.seen);
     this.#observe(this.last);
-    this.#timer = setInterval(() => this.#observe(sampleTree(root)), intervalMs);
+    this.#timer = setInterval(() => this.#observe(sampleTree(root, this.seen)), intervalMs);
     this.#timer.unref();
   }
 
@@ -151,7 +154,7 @@ export class TreeSampler {
 
   /** A fresh reading now; also folds into the peaks. */
   sample(): TreeSample {
-    const s = sampleTree(this.root);
+    const s = sampleTree(this.root, this.seen);
     this.#observe(s);
     return s;
   }
@@ -174,4 +177,24 @@ export class TreeSampler {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }
+}
+
+/**
+ * SIGKILLs the processes in `seen` that still run: only the very processes recorded (same pid
+ * and same start time), never a pid the system has since given to someone else.
+ * Returns how many were killed.
+ */
+export function killLeftovers(seen: Map<number, number>): number {
+  let killed = 0;
+  for (const [pid, starttime] of seen) {
+    const now = readStat(pid);
+    if (!now || now.starttime !== starttime || now.state === 'Z') continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return killed;
 }

@@ -98,10 +98,15 @@ function whyLine(r: RunResults, workload: string, connections: number): string |
   const el = cands.find((c) => c.server === 'event-loop');
   const tag = `**${workload}${w.connections.length > 1 || connections !== w.connections[0] ? ` c=${connections}` : ''}**`;
   if (w.loop === 'open') {
-    const clean = cands.filter((c) => errorsOf(c) === 0);
-    const win = best(clean.length ? clean : cands, (c) => c.latencyUs?.p99 ?? Infinity, false)!;
-    const second = best(cands.filter((c) => c !== win), (c) => c.latencyUs?.p99 ?? Infinity, false);
-    return `- ${tag}: lowest p99 at the same relative load (50% of each model's own capacity) is **${win.server}** (${lat(win.latencyUs?.p99)}${second ? ` vs ${second.server} ${lat(second.latencyUs?.p99)}` : ''}); at half load the tail is set by per-request hops (${sig(cpuReq(win))} µs CPU/req) rather than by queueing.`;
+    // Only models that kept up with their own offered rate compete on tail latency.
+    const keptUp = cands.filter((c) => errorsOf(c) === 0 && tp(c) >= 0.98 * (c.params.ratePerSec ?? 0));
+    const pool = keptUp.length ? keptUp : cands;
+    const win = best(pool, (c) => c.latencyUs?.p99 ?? Infinity, false)!;
+    const second = best(pool.filter((c) => c !== win), (c) => c.latencyUs?.p99 ?? Infinity, false);
+    const behind = cands.filter((c) => !keptUp.includes(c));
+    return `- ${tag}: each model offered 50% of its own closed-loop capacity; lowest p99 among those that kept up: **${win.server}** (${num(win.params.ratePerSec)} req/s offered, p99 ${lat(win.latencyUs?.p99)}${second ? `; next ${second.server} ${lat(second.latencyUs?.p99)} at ${num(second.params.ratePerSec)} req/s` : ''})${
+      behind.length ? `; fell behind or lost requests even at half their capacity: ${behind.map((c) => `${c.server} (${num(tp(c))} of ${num(c.params.ratePerSec)} req/s, p99 ${lat(c.latencyUs?.p99)})`).join(', ')}` : ''
+    }.`;
   }
   if (w.loop === 'idle') {
     const held = [...cands].sort((a, b) => (b.idle?.held ?? 0) - (a.idle?.held ?? 0) || (a.serverTree?.rssPerIdleConnBytes ?? Infinity) - (b.serverTree?.rssPerIdleConnBytes ?? Infinity));

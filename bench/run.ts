@@ -105,14 +105,14 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
         'own process (worker threads), server CPU/RSS of the whole process tree read from /proc over the measured window.\n' +
         `Models (from src/models/registry.ts): ${MODEL_NAMES.join(', ')}\nWorkloads: ${WORKLOAD_NAMES.join(', ')}`,
     )
-    .option('quick', { type: 'boolean', default: false, describe: 'short run (≤ 3 min): short windows, idle-10k scaled to 2,000, echo-64B at c=1,32' })
+    .option('quick', { type: 'boolean', default: false, describe: 'short run (≤ 3 min): 0.25 s warm-up + 0.75 s windows, idle-10k scaled to 1,000, echo-64B at c=32 only' })
     .option('models', { type: 'string', array: true, describe: 'models to bench (comma-separated or repeated); default: every registered model' })
     .option('workloads', { type: 'string', array: true, describe: `workloads (default: all): ${WORKLOAD_NAMES.join(', ')}` })
-    .option('duration', { type: 'number', describe: 'measured seconds per cell (default 8, quick 1)' })
-    .option('warmup', { type: 'number', describe: 'warm-up seconds per cell, excluded from every figure (default 2, quick 0.3)' })
+    .option('duration', { type: 'number', describe: 'measured seconds per cell (default 6, quick 0.75)' })
+    .option('warmup', { type: 'number', describe: 'warm-up seconds per cell, excluded from every figure (default 1.5, quick 0.25)' })
     .option('connections', { alias: 'c', type: 'string', describe: 'override the concurrency levels of the selected workloads, e.g. 1,64' })
     .option('pipeline', { type: 'number', describe: 'requests in flight per connection (closed loop; default 1)' })
-    .option('idle', { type: 'number', describe: 'idle-10k: idle connections to hold (default 10000; quick 2000)' })
+    .option('idle', { type: 'number', describe: 'idle-10k: idle connections to hold (default 10000; quick 1000)' })
     .option('payload', { type: 'number', describe: 'ECHO payload bytes for echo workloads (overrides 64 B / 64 KiB)' })
     .option('sleep-ms', { type: 'number', describe: 'sleep-10ms: SLEEP milliseconds' })
     .option('rate', { type: 'number', describe: 'echo-64B-open: fixed requests/s instead of 50% of measured capacity' })
@@ -146,8 +146,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     });
   const a = await y.parseAsync();
   const quick = a.quick;
-  const warmupMs = Math.round((a.warmup ?? (quick ? 0.3 : 2)) * 1000);
-  const durationMs = Math.round((a.duration ?? (quick ? 1 : 8)) * 1000);
+  const warmupMs = Math.round((a.warmup ?? (quick ? 0.25 : 1.5)) * 1000);
+  const durationMs = Math.round((a.duration ?? (quick ? 0.75 : 6)) * 1000);
   const notes: string[] = [];
   const usage = (m: string) => {
     console.error(`bench/run.ts: ${m}`);
@@ -178,7 +178,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   if (connections?.some((c) => !Number.isInteger(c) || c < 1)) return usage('--connections takes positive integers, e.g. 1,32');
 
   const limit = fdLimit();
-  let idle = a.idle ?? (quick ? 2000 : 10_000);
+  let idle = a.idle ?? (quick ? 1000 : 10_000);
   if (limit !== null && idle + 600 > limit) {
     const scaled = Math.max(100, limit - 600);
     notes.push(`idle-10k: the open-file limit is ${limit}, so ${scaled} idle connections were held instead of ${idle} (raise it with \`ulimit -n\`).`);
@@ -186,7 +186,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   } else if (idle !== 10_000) notes.push(`idle-10k held ${idle} idle connections (${quick ? 'QUICK run' : '--idle'}), not 10,000.`);
   const workloads = WORKLOADS.filter((w) => !wanted.length || wanted.includes(w.name)).map((w) => {
     const o = withOverrides(w, { connections, pipeline: a.pipeline, idleConnections: idle, payloadBytes: a.payload, sleepMs: a['sleep-ms'] });
-    if (quick && !connections && w.name === 'echo-64B') o.connections = [1, 32];
+    if (quick && !connections && w.name === 'echo-64B') o.connections = [32];
     return o;
   });
 
@@ -262,6 +262,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       workN: calibration?.workN,
       clientThreads: a['client-threads'],
       serverFlags: p.target.kind === 'model' ? serverFlags : [],
+      graceMs: quick ? 500 : undefined,
     };
     const t0 = Date.now();
     if (p.workload.loop === 'open') {
