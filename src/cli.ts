@@ -235,6 +235,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   const modelList = MODEL_NAMES.map((m) => `  ${m.padEnd(13)} ${MODELS[m].summary}`).join('\n');
   await yargs(argv)
     .scriptName('switchboard')
+    // A flag given twice keeps its last value (wrappers append overrides), never becomes an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .usage('$0 <command> [options]\n\nOne TCP accept loop, interchangeable concurrency models, and a benchmark harness to compare them.')
     .command(
       'serve',
