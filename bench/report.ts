@@ -211,7 +211,10 @@ function claims(r: RunResults): Verdict[] {
     if (proc && el) {
       const ratio = tp(proc) / Math.max(1, tp(el));
       const cpuRatio = cpuReq(proc) / cpuReq(el);
-      verdict = ratio < 0.5 && cpuRatio > 2 ? 'held' : ratio < 0.9 || cpuRatio > 1.5 ? 'depends' : 'not held';
+      // A process model that completed no connection at all in the window has no CPU/req: its
+      // rate alone decides.
+      const costly = cpuRatio > 2 || tp(proc) === 0;
+      verdict = ratio < 0.5 && costly ? 'held' : ratio < 0.9 || cpuRatio > 1.5 ? 'depends' : 'not held';
       const idleP = cell(r, 'process', 'idle-10k');
       const idleE = cell(r, 'event-loop', 'idle-10k');
       evidence = `churn c=8: process ${num(tp(proc))} conn/s at ${sig(cpuReq(proc))} µs CPU each vs event-loop ${num(tp(el))} conn/s at ${sig(cpuReq(el))} µs (${pct(ratio)} of the rate, ${sig(cpuRatio)}× the CPU)${thr ? `; thread ${num(tp(thr))} conn/s at ${sig(cpuReq(thr))} µs` : ''}${
