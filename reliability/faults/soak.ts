@@ -1,0 +1,117 @@
+// Fault 10 — soak: a mixed workload (ECHO, WORK, SLEEP, connection churn) at about half of the
+// capacity measured just before, sampling the server tree's RSS, anonymous RSS (the heap-ish
+// part: JS heap + malloc; V8's heap itself is not visible from outside), open fds, threads and
+// children every 5 s. After warm-up (first 20 %) the trend must be flat; 0 errors, 0 lost.
+import { readFileSync } from 'node:fs';
+import { Op } from '../../src/shared/protocol.ts';
+import { connectionCapacity, echoOk, pick, Recorder, round, runLoad, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+
+export const name = 'soak';
+
+function rssAnon(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {}
+  }
+  return kb * 1024;
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den ? num / den : 0;
+}
+
+const mixed = (c: number, i: number): [number, Buffer, Buffer | null] => {
+  const k = i % 10;
+  if (k === 7) return [Op.WORK, Buffer.from([0, 0, 0, 100, c & 0xff]), null];
+  if (k === 9) return [Op.SLEEP, Buffer.from([0, 0, 0, 5]), Buffer.alloc(0)];
+  const p = Buffer.from(`${c}:${i}:${'s'.repeat(100)}`);
+  return [Op.ECHO, p, p];
+};
+
+export async function run(ctx: FaultContext): Promise<FaultResult> {
+  const { variant, scale } = ctx;
+  const rec = new Recorder(name, variant);
+  if (scale === 'test') {
+    rec.notApplicable = 'soak runs only in make reliability';
+    return rec.result();
+  }
+  const seconds = ctx.soakSeconds ?? pick(scale, 20, 20, 150);
+  const sampleMs = pick(scale, 2000, 2000, 5000);
+  const clients = Math.max(1, Math.min(8, connectionCapacity(variant) - 2));
+  const server = await startServer(variant, []);
+  try {
+    await echoOk(server.port);
+    // Capacity probe: closed loop, 3 s.
+    const probe = await runLoad({ port: server.port, clients, durationMs: 3000, request: mixed });
+    const rate = probe.ok / 3;
+    // Half capacity: pace each client (closed loop + pause).
+    const perClient = rate / 2 / clients;
+    const meanLatMs = probe.latenciesMs.reduce((a, b) => a + b, 0) / Math.max(1, probe.latenciesMs.length);
+    const pauseMs = Math.max(0, 1000 / perClient - meanLatMs);
+    rec.load = `${clients} paced clients + 1 churning (new conn / 10 req), ~${Math.round(rate / 2)} req/s (half of ${Math.round(rate)} measured), ${seconds} s`;
+    rec.injected = 'mixed ECHO/WORK 100/SLEEP 5 ms, connection churn';
+    await sleep(500);
+    const samples: { t: number; rss: number; anon: number; fds: number; threads: number; children: number }[] = [];
+    const t0 = performance.now();
+    const sampler = setInterval(() => {
+      const s = rec.sample(server.stats());
+      samples.push({ t: (performance.now() - t0) / 60_000, rss: s.rss, anon: rssAnon(s.pids), fds: s.fds, threads: s.threads, children: s.children });
+    }, sampleMs);
+    const [main, churn] = await Promise.all([
+      runLoad({ port: server.port, clients, durationMs: seconds * 1000, request: mixed, pauseMs }),
+      runLoad({ port: server.port, clients: 1, durationMs: seconds * 1000, request: mixed, pauseMs: 5, churnEvery: 10 }),
+    ]);
+    clearInterval(sampler);
+    const steady = samples.slice(Math.floor(samples.length * 0.2));
+    const xs = steady.map((s) => s.t);
+    const mib = (b: number) => b / 2 ** 20;
+    const rssSlope = slope(xs, steady.map((s) => mib(s.rss)));
+    const anonSlope = slope(xs, steady.map((s) => mib(s.anon)));
+    const fdSlope = slope(xs, steady.map((s) => s.fds));
+    const threadSlope = slope(xs, steady.map((s) => s.threads));
+    const meanRss = steady.reduce((a, s) => a + mib(s.rss), 0) / Math.max(1, steady.length);
+    const errors = main.errors + churn.errors;
+    const lost = main.lost + churn.lost;
+    rec.inputs = main.ok + churn.ok + errors;
+    rec.lost = lost;
+    rec.crashes = server.alive() ? 0 : 1;
+    Object.assign(rec.metrics, {
+      requests: rec.inputs,
+      reqPerSec: Math.round(rec.inputs / seconds),
+      capacityReqPerSec: Math.round(rate),
+      samples: samples.length,
+      rssSlopeMibPerMin: round(rssSlope, 2),
+      rssAnonSlopeMibPerMin: round(anonSlope, 2),
+      fdSlopePerMin: round(fdSlope, 2),
+      threadSlopePerMin: round(threadSlope, 2),
+      meanRssMib: round(meanRss),
+      errorCodes: { ...main.errorCodes, ...churn.errorCodes },
+      series: samples.map((s) => [round(s.t * 60, 0), round(mib(s.rss)), s.fds, s.threads, s.children]),
+    });
+    rec.reasonNote = `RSS ${round(rssSlope, 2)} MiB/min, fds ${round(fdSlope, 2)}/min after warm-up`;
+    rec.check('server alive', server.alive());
+    rec.check('0 errors, 0 lost', errors === 0 && lost === 0, `${errors} errors ${JSON.stringify(rec.metrics.errorCodes)}, ${lost} lost`);
+    // Flat: the fitted drift over the steady window stays under 10 % of the mean RSS (and 1 fd/min).
+    const windowMin = xs.length ? xs[xs.length - 1]! - xs[0]! : 0;
+    // Only growth counts against it; a falling trend is no leak.
+    rec.check('RSS trend flat (growth over the window < 10 % of mean)', rssSlope * windowMin < meanRss * 0.1, `${round(rssSlope, 2)} MiB/min over ${round(windowMin * 60, 0)} s, mean ${round(meanRss)} MiB`);
+    const meanFds = steady.reduce((a, s) => a + s.fds, 0) / Math.max(1, steady.length);
+    rec.check('fd trend flat (growth over the window ≤ max(4, 10 % of mean))', fdSlope * windowMin <= Math.max(4, meanFds * 0.1), `${round(fdSlope, 2)}/min, mean ${round(meanFds)}`);
+  } finally {
+    await server.kill();
+  }
+  return rec.result();
+}

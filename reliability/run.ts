@@ -1,0 +1,57 @@
+// `make reliability`: every fault of issue 8 against every model variant, at full scale
+// (≈ 25 min on 2 cores), or QUICK (≈ 5 min). Writes results/reliability.md and .json.
+//   node reliability/run.ts [--quick] [--models a,b] [--faults x,y] [--seed n] [--soak-seconds s] [--out dir]
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { VARIANTS } from '../test/helpers/variants.ts';
+import type { FaultContext, FaultResult, Variant } from './lib.ts';
+import { FAULTS } from './faults/index.ts';
+import { writeReport } from './report.ts';
+
+const argv = await yargs(hideBin(process.argv))
+  .option('quick', { type: 'boolean', default: false, describe: 'small scale (≈ 5 min for all models)' })
+  .option('models', { type: 'string', describe: 'comma-separated model or variant names (default: all)' })
+  .option('faults', { type: 'string', describe: `comma-separated: ${Object.keys(FAULTS).join(', ')}` })
+  .option('seed', { type: 'number', describe: 'fuzz seed (default: random, printed and recorded)' })
+  .option('soak-seconds', { type: 'number', describe: 'soak duration per model (default 150 full, 20 quick)' })
+  .option('out', { type: 'string', default: 'results' })
+  .strict()
+  .help()
+  .parseAsync();
+
+const scale = argv.quick ? 'quick' : 'full';
+const wantedModels = argv.models?.split(',').map((s) => s.trim()).filter(Boolean);
+// One variant per model unless a variant is named: the first listed variant is the model's default.
+const variants: Variant[] = wantedModels
+  ? VARIANTS.filter((v) => wantedModels.includes(v.name) || (wantedModels.includes(v.model) && VARIANTS.find((w) => w.model === v.model) === v))
+  : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.model === v.model) === i);
+const faultNames = argv.faults ? argv.faults.split(',').map((s) => s.trim()) : Object.keys(FAULTS);
+for (const f of faultNames) if (!(f in FAULTS)) throw new Error(`unknown fault "${f}"; choose from ${Object.keys(FAULTS).join(', ')}`);
+if (!variants.length) throw new Error(`no variant matches --models ${argv.models}`);
+const seed = argv.seed ?? Math.floor(Math.random() * 2 ** 31);
+const soakSeconds = argv['soak-seconds'];
+
+const started = Date.now();
+console.log(`reliability: scale ${scale}, seed ${seed}, models ${variants.map((v) => v.name).join(', ')}, faults ${faultNames.join(', ')}`);
+const results: FaultResult[] = [];
+for (const variant of variants) {
+  for (const fault of faultNames) {
+    const ctx: FaultContext = { variant, scale, seed, log: (m) => console.log(`  [${variant.name}/${fault}] ${m}`), ...(soakSeconds ? { soakSeconds } : {}) };
+    const t0 = performance.now();
+    let r: FaultResult;
+    try {
+      r = await FAULTS[fault]!(ctx);
+    } catch (err) {
+      r = {
+        fault, model: variant.model, variant: variant.name, status: 'fail', reason: `runner error: ${(err as Error).message.split('\n')[0]}`,
+        load: '', injected: '', inputs: 0, lost: 0, crashes: 0, peakRssMb: 0, recoveryMs: null, durationMs: Math.round(performance.now() - t0), checks: [], metrics: {},
+      };
+    }
+    results.push(r);
+    console.log(`${variant.name.padEnd(16)} ${fault.padEnd(12)} ${r.status.toUpperCase().padEnd(10)} ${(r.durationMs / 1000).toFixed(1).padStart(6)} s  ${r.reason}`);
+    writeReport(argv.out, { scale, startedAt: new Date(started).toISOString(), durationS: Math.round((Date.now() - started) / 1000), seed, node: process.version, models: variants.map((v) => v.name), faults: faultNames }, results);
+  }
+}
+const { md } = writeReport(argv.out, { scale, startedAt: new Date(started).toISOString(), durationS: Math.round((Date.now() - started) / 1000), seed, node: process.version, models: variants.map((v) => v.name), faults: faultNames }, results);
+console.log(`wrote ${md} in ${Math.round((Date.now() - started) / 1000)} s`);
+process.exit(results.some((r) => r.status === 'fail') ? 1 : 0);

@@ -1,0 +1,25 @@
+// Issue 8, faults 6–8 at test scale, every variant: hung/crashing handlers, killed parts,
+// memory limits (test/fixtures/faulty-handler.ts).
+import { describe, it } from 'vitest';
+import * as handlers from '../../reliability/faults/handlers.ts';
+import * as kill from '../../reliability/faults/kill.ts';
+import * as memory from '../../reliability/faults/memory.ts';
+import { ctx, expectHeld, FAULT_VARIANTS, known } from './helpers.ts';
+
+// Models that terminate and replace a worker/child stuck in a CPU-spinning handler (a
+// watchdog). Until a model is listed here its SPIN case is left out of `make test`;
+// `make reliability` always runs it and reports the result. event-loop is always run: the
+// test checks its documented limitation (every connection stalls).
+const PREEMPTS_SPIN = new Set<string>(['event-loop']);
+
+describe.each(FAULT_VARIANTS)('failing parts: $name', (variant) => {
+  it.skipIf(!!known(variant, 'handlers'))(`hung (E_TIMEOUT), throwing (E_INTERNAL), exiting${PREEMPTS_SPIN.has(variant.model) ? ' and spinning' : ''} handlers${known(variant, 'handlers') ? ` — KNOWN ISSUE: ${known(variant, 'handlers')}` : ''}`, async () => {
+    expectHeld(await handlers.run(ctx(variant, { spin: PREEMPTS_SPIN.has(variant.model) })));
+  }, 90_000);
+  it.skipIf(!!known(variant, 'kill'))(`killed threads/children under load: only their connections fail, capacity recovers${known(variant, 'kill') ? ` — KNOWN ISSUE: ${known(variant, 'kill')}` : ''}`, async () => {
+    expectHeld(await kill.run(ctx(variant)));
+  }, 60_000);
+  it.skipIf(!!known(variant, 'memory'))(`--worker-memory-mb: an unbounded allocation kills only its worker/child${known(variant, 'memory') ? ` — KNOWN ISSUE: ${known(variant, 'memory')}` : ''}`, async () => {
+    expectHeld(await memory.run(ctx(variant)));
+  }, 60_000);
+});
