@@ -235,14 +235,19 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   const modelList = MODEL_NAMES.map((m) => `  ${m.padEnd(13)} ${MODELS[m].summary}`).join('\n');
   await yargs(argv)
     .scriptName('switchboard')
-    // A flag given twice keeps its last value (wrappers append overrides), never becomes an array.
-    .parserConfiguration({ 'duplicate-arguments-array': false })
     .usage('$0 <command> [options]\n\nOne TCP accept loop, interchangeable concurrency models, and a benchmark harness to compare them.')
     .command(
       'serve',
       'run the server with one concurrency model',
       (y) =>
         serveOptions(y)
+          // A serve flag given twice keeps its last value (wrappers append overrides) instead of
+          // becoming an array. Only here: `client echo <text..>` needs its variadic positional.
+          .middleware((argv) => {
+            for (const [key, value] of Object.entries(argv)) {
+              if (key !== '_' && Array.isArray(value)) (argv as Record<string, unknown>)[key] = value.at(-1);
+            }
+          }, true)
           .example('$0 serve --model event-loop --port 7070', 'all connections on one thread')
           .example('$0 serve --port 0 --idle-timeout 5', 'any free port; drop connections idle for 5 s')
           .epilogue(`Models:\n${modelList}\n\nSIGTERM or SIGINT drains: no new connections, every request already read is answered, then exit 0 (1 if --drain-timeout had to cut connections). A second signal closes at once.`),
