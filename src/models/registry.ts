@@ -13,6 +13,14 @@ export const MODELS = {
     summary: 'every connection on the main thread, non-blocking and multiplexed (epoll)',
     load: async () => (await import('./event-loop.ts')).EventLoopModel,
   },
+  process: {
+    summary: 'a forked child process per connection (socket handed over IPC); exits when the connection closes',
+    load: async () => (await import('./process.ts')).ProcessModel,
+  },
+  'process-pool': {
+    summary: 'pre-forked child processes, each serving many connections; least-connections or round-robin dispatch',
+    load: async () => (await import('./process-pool.ts')).ProcessPoolModel,
+  },
   thread: {
     summary: 'a fresh worker thread per connection (--max-threads, --spare-threads warm spares)',
     load: async () => (await import('./thread.ts')).ThreadModel,

@@ -9,6 +9,13 @@ export interface Variant {
 
 export const VARIANTS: Variant[] = [
   { name: 'event-loop', model: 'event-loop', flags: [] },
+  // process: one fork per connection. The 200-client test forks 200 children, at most 64
+  // (--max-processes default) at once, the rest queue. Four warm spares: the SLEEP test needs a
+  // second connection served while the first sleeps, i.e. a child ready without a fork.
+  { name: 'process', model: 'process', flags: ['--spare-processes', '4'] },
+  // process-pool: two children pinned (not "CPU cores") so both policies really choose.
+  { name: 'process-pool least-connections', model: 'process-pool', flags: ['--processes', '2', '--dispatch', 'least-connections'] },
+  { name: 'process-pool round-robin', model: 'process-pool', flags: ['--processes', '2', '--dispatch', 'round-robin'] },
   // thread: the default --max-threads 256 covers the suite's 200 concurrent clients; two warm
   // spares so the spare path is exercised too.
   { name: 'thread', model: 'thread', flags: ['--spare-threads', '2'] },

@@ -1,0 +1,230 @@
+// process: a child process per connection, the HOWTO's "fork a subprocess per connection".
+// Each accepted socket travels as a handle over IPC to a child that serves that one connection
+// on its own event loop and exits when it closes. The fork is the cost (≈ 25 ms of CPU and tens
+// of MB per child); warm spares (--spare-processes, Apache prefork's MinSpareServers) hide the
+// latency, not the CPU. At most --max-processes children exist at once (spares included); beyond
+// that connections wait in a bounded queue (--queue), then get E_BUSY.
+import type { Socket } from 'node:net';
+import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import { Child, RespawnGuard, Samples } from './child.ts';
+import { ModelBase, type ModelContext } from './model.ts';
+
+interface Waiting {
+  socket: Socket;
+  ticket: ConnectionTicket;
+}
+
+/** After a drain, children get this long to exit by themselves before close() kills them. */
+const EXIT_GRACE_MS = 1_000;
+/** Longest a needed fork waits for a stream of new connections to pause (see #replenish). */
+const FORK_DEFER_MAX_MS = 50;
+
+export class ProcessModel extends ModelBase {
+  readonly #children = new Set<Child>();
+  /** Ready children with no connection yet (warm spares). */
+  readonly #idle: Child[] = [];
+  readonly #waiting: Waiting[] = [];
+  readonly #startup = new Samples();
+  readonly #guard = new RespawnGuard();
+  #starting = 0;
+  #forked = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #forkScheduled: NodeJS.Immediate | null = null;
+  #acceptedThisTurn = false;
+  #lastForkAt = 0;
+  #draining = false;
+
+  constructor(ctx: ModelContext) {
+    super('process', ctx);
+  }
+
+  protected async onStart(): Promise<void> {
+    // Start the spares (at least one, which proves the child entry and handler load) and wait.
+    const first = Array.from({ length: Math.max(1, this.ctx.options.spareProcesses) }, () => this.#spawn());
+    await Promise.all(first.map((c) => c.ready));
+    if (this.#idle.length === 0) {
+      await this.onClose();
+      throw new Error('process: no child started (see the log above)');
+    }
+  }
+
+  protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
+    this.#acceptedThisTurn = true;
+    const child = this.#idle.shift();
+    if (child) {
+      this.#give(child, socket, ticket);
+      this.#replenish();
+      return;
+    }
+    this.#waiting.push({ socket, ticket });
+    this.#replenish();
+    const cannotStart = this.#guard.disabled && this.#children.size === 0;
+    if (cannotStart || this.queued() > this.ctx.options.queue) {
+      const w = this.#waiting.pop()!;
+      const why = cannotStart ? 'no child process can start' : `${this.ctx.options.maxProcesses} children busy and the queue is full`;
+      w.ticket.refuse(w.socket, 'E_BUSY', why);
+    }
+  }
+
+  protected async onDrain(): Promise<void> {
+    this.#draining = true;
+    // Children busy with a connection drain it; spares leave. Waiting connections still get a
+    // child (which drains them at once), so requests already sent are answered.
+    for (const child of this.#idle.splice(0)) child.drain();
+    for (const child of this.#children) if (child.state === 'retiring') child.drain();
+    this.#replenish();
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#draining = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#forkScheduled) clearImmediate(this.#forkScheduled);
+    for (const { socket, ticket } of this.#waiting.splice(0)) {
+      socket.destroy();
+      ticket.closed({ requests: 0, errors: 0, reason: 'destroyed' });
+    }
+    const children = [...this.#children];
+    for (const child of children) child.drain();
+    const all = Promise.all(children.map((c) => c.gone));
+    let timer: NodeJS.Timeout | undefined;
+    // Nothing to finish (drained, or idle): give them a moment to exit cleanly; else kill now.
+    const busy = children.some((c) => c.active > 0);
+    if (!busy) await Promise.race([all, new Promise((r) => (timer = setTimeout(r, EXIT_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const child of this.#children) child.kill();
+    await all;
+  }
+
+  /** Waiting connections beyond what starting children and free --max-processes room will take. */
+  protected queued(): number {
+    const room = Math.max(0, this.ctx.options.maxProcesses - this.#children.size);
+    return Math.max(0, this.#waiting.length - this.#starting - room);
+  }
+
+  protected workers(): number {
+    return this.#children.size;
+  }
+
+  protected extraStats(): Record<string, unknown> {
+    let busy = 0;
+    for (const c of this.#children) if (c.state === 'retiring') busy++;
+    return {
+      children: { starting: this.#starting, idle: this.#idle.length, busy, total: this.#children.size },
+      forked: this.#forked,
+      startupMs: this.#startup.summary(),
+      ...this.#guard.stats(),
+    };
+  }
+
+  /** A child serves exactly one connection: it is retiring from the moment it gets it. */
+  #give(child: Child, socket: Socket, ticket: ConnectionTicket): void {
+    child.state = 'retiring';
+    const sent = child.handOff(socket, ticket, (s, t) => {
+      child.drain();
+      this.#reroute(s, t);
+    });
+    if (!sent) this.#reroute(socket, ticket);
+    else if (this.#draining) child.drain();
+  }
+
+  #reroute(socket: Socket, ticket: ConnectionTicket): void {
+    this.#waiting.unshift({ socket, ticket });
+    this.#dispatchWaiting();
+    this.#replenish();
+  }
+
+  #dispatchWaiting(): void {
+    while (this.#waiting.length > 0 && this.#idle.length > 0) {
+      const w = this.#waiting.shift()!;
+      this.#give(this.#idle.shift()!, w.socket, w.ticket);
+    }
+  }
+
+  /**
+   * Start children until every waiting connection has one coming and the spares are topped up,
+   * one fork per event-loop turn, and accepting first. fork() blocks this thread until the child
+   * has exec'd (libuv waits for it: a few ms idle, 30–150 ms measured on a loaded 2-core box), and
+   * Node accepts one connection per loop turn; forking back to back would throttle accept() to
+   * the fork rate. So while connections keep arriving, forks wait (up to FORK_DEFER_MAX_MS):
+   * a burst is accepted (and queued) at once, then its children are forked.
+   */
+  #replenish(): void {
+    if (this.#forkScheduled) return;
+    this.#forkScheduled = setImmediate(() => {
+      this.#forkScheduled = null;
+      if (this.state === 'closed' || this.#retryTimer || this.#guard.disabled || this.#forksWanted() <= 0) return;
+      const accepting = this.#acceptedThisTurn && performance.now() - this.#lastForkAt < FORK_DEFER_MAX_MS;
+      this.#acceptedThisTurn = false;
+      if (!accepting) {
+        this.#spawn();
+        this.#lastForkAt = performance.now();
+      }
+      if (this.#forksWanted() > 0) this.#replenish();
+    });
+  }
+
+  #forksWanted(): number {
+    const spares = this.#draining ? 0 : this.ctx.options.spareProcesses;
+    const want = spares + this.#waiting.length - this.#starting - this.#idle.length;
+    return Math.min(want, this.ctx.options.maxProcesses - this.#children.size);
+  }
+
+  #spawn(): Child {
+    this.#forked++;
+    this.#starting++;
+    const child = new Child({
+      model: this.name,
+      options: this.ctx.options,
+      handlerUrl: this.ctx.handlerUrl,
+      log: this.ctx.log,
+      events: {
+        ready: (c) => this.#onReady(c),
+        closed: (c, summary) => {
+          this.addSummary(summary);
+          if (c.active === 0) c.drain(); // its one connection is over: exit
+        },
+        exit: (c, code, signal) => this.#onExit(c, code, signal),
+      },
+    });
+    this.#children.add(child);
+    return child;
+  }
+
+  #onReady(child: Child): void {
+    this.#starting--;
+    this.#startup.add(child.startupMs);
+    this.#guard.onReady();
+    const w = this.#waiting.shift();
+    if (w) this.#give(child, w.socket, w.ticket);
+    else if (this.#draining) child.drain();
+    else this.#idle.push(child);
+  }
+
+  #onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#children.delete(child);
+    const idleAt = this.#idle.indexOf(child);
+    if (idleAt >= 0) this.#idle.splice(idleAt, 1);
+    if (child.readyAt === 0) this.#starting--;
+    if (!child.expectExit && this.state !== 'closed') {
+      const delay = this.#guard.onCrash(child);
+      this.ctx.log.warn({ pid: child.pid, code, signal, served: child.served }, 'child died unexpectedly');
+      if (delay === null) {
+        this.ctx.log.error({ failedStarts: this.#guard.consecutiveFailures }, 'children keep dying at start-up; not forking any more');
+        if (this.#children.size === 0) this.#refuseWaiting('no child process can start');
+        return;
+      }
+      if (delay > 0 && !this.#retryTimer) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = null;
+          this.#replenish();
+        }, delay).unref();
+        return;
+      }
+    }
+    this.#replenish();
+  }
+
+  #refuseWaiting(why: string): void {
+    for (const { socket, ticket } of this.#waiting.splice(0)) ticket.refuse(socket, 'E_BUSY', why);
+  }
+}
