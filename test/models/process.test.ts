@@ -1,0 +1,144 @@
+// process (a child per connection): pids, spares, the bounded queue, crash isolation, drain,
+// orphans, start-up stats. Real CLI servers, real children, /proc for the process tree.
+import { describe, expect, it } from 'vitest';
+import { Op } from '../../src/shared/protocol.ts';
+import { RawPeer } from '../helpers/peer.ts';
+import { startServer } from '../helpers/server.ts';
+import { echoFrame, errorCode, sleep, sleepFrame } from '../helpers/wire.ts';
+import { alive, childrenOf, fdCount, finalStats, info, until, zombiesOf } from '../helpers/procs.ts';
+
+describe('process', () => {
+  it('every concurrent connection has its own child pid, never the parent; the pid is gone after close', async () => {
+    const s = await startServer('process', ['--log-level', 'info']);
+    const peers = await Promise.all(Array.from({ length: 5 }, () => RawPeer.connect(s.port)));
+    const infos = await Promise.all(peers.map((p) => info(p)));
+    const pids = infos.map((i) => i.pid);
+    expect(new Set(pids).size).toBe(5);
+    expect(pids).not.toContain(s.pid);
+    const kids = childrenOf(s.pid);
+    for (const pid of pids) expect(kids).toContain(pid);
+    for (const p of peers) p.destroy();
+    // Each child exits with its connection, and is reaped.
+    expect(await until(() => !pids.some(alive), 10_000), `still alive: ${pids.filter(alive)}`).toBe(true);
+    expect(await until(() => zombiesOf(s.pid).length === 0, 3000), 'every child reaped').toBe(true);
+    expect(await s.stop()).toBe(0);
+    const stats = finalStats(s.stderr());
+    // Start-up time (fork → ready) is measured for every child.
+    expect(stats?.extra.startupMs.n).toBeGreaterThanOrEqual(5);
+    expect(stats?.extra.startupMs.p50).toBeGreaterThan(0);
+    expect(stats?.extra.startupMs.p99).toBeGreaterThanOrEqual(stats?.extra.startupMs.p50);
+    expect(stats?.requests).toBe(5);
+  });
+
+  it('warm spares wait before any connection; each serves one connection; a replacement starts', async () => {
+    const s = await startServer('process', ['--spare-processes', '2']);
+    expect(await until(() => childrenOf(s.pid).length === 2, 10_000)).toBe(true);
+    const spares = childrenOf(s.pid);
+    const peer = await RawPeer.connect(s.port);
+    const { pid } = await info(peer);
+    expect(spares).toContain(pid);
+    // The used spare is replaced in the background: two idle + the busy one.
+    expect(await until(() => childrenOf(s.pid).length === 3, 10_000)).toBe(true);
+    peer.destroy();
+    expect(await until(() => !alive(pid), 10_000)).toBe(true);
+    expect(await until(() => childrenOf(s.pid).length === 2, 5000)).toBe(true);
+    expect(await s.stop()).toBe(0);
+    expect(childrenOf(s.pid)).toEqual([]);
+  });
+
+  it('--max-processes 2 --queue 1: the third connection waits, the fourth gets E_BUSY', async () => {
+    const s = await startServer('process', ['--max-processes', '2', '--queue', '1']);
+    const a = await RawPeer.connect(s.port);
+    const b = await RawPeer.connect(s.port);
+    await info(a);
+    await info(b);
+    const c = await RawPeer.connect(s.port);
+    await c.write(echoFrame('queued'));
+    await sleep(100);
+    const d = await RawPeer.connect(s.port);
+    const [refused] = await d.waitFrames(1);
+    expect(refused!.op).toBe(Op.ERROR);
+    expect(errorCode(refused!.payload)).toBe('E_BUSY');
+    expect(c.frames.length, 'c waits for a child').toBe(0);
+    a.destroy();
+    const [served] = await c.waitFrames(1, 15_000);
+    expect(served!.payload.toString()).toBe('queued');
+    b.destroy();
+    c.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('a child killed with SIGKILL under load costs only its own connection', async () => {
+    const s = await startServer('process', ['--spare-processes', '4']);
+    const peers = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(s.port)));
+    const pids = await Promise.all(peers.map(async (p) => (await info(p)).pid));
+    const [victim, ...others] = peers;
+    const load = others.map(async (p, c) => {
+      for (let i = 0; i < 30; i++) {
+        const n = p.frames.length;
+        await p.write(echoFrame(`${c}/${i}`));
+        const got = await p.waitFrames(n + 1);
+        expect(got[n]!.payload.toString()).toBe(`${c}/${i}`);
+        if (i === 5 && c === 0) process.kill(pids[0]!, 'SIGKILL');
+        await sleep(2);
+      }
+    });
+    await Promise.all(load);
+    expect(await victim!.closedWithin(5000)).toBe(true);
+    expect(await until(() => !alive(pids[0]!), 5000)).toBe(true);
+    const fresh = await RawPeer.connect(s.port);
+    expect((await info(fresh)).pid).not.toBe(s.pid);
+    for (const p of [...others, fresh]) p.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('no file descriptor stays in the parent after hand-off', async () => {
+    const s = await startServer('process', ['--spare-processes', '2']);
+    await until(() => childrenOf(s.pid).length === 2, 10_000);
+    const once = async () => {
+      const p = await RawPeer.connect(s.port);
+      await info(p);
+      p.destroy();
+      await p.closed;
+    };
+    for (let i = 0; i < 3; i++) await once();
+    await until(() => childrenOf(s.pid).length === 2, 10_000);
+    await sleep(200);
+    const before = fdCount(s.pid);
+    for (let i = 0; i < 15; i++) await once();
+    // Children's pipes come and go; wait for the pool of spares to settle, then compare.
+    await until(() => childrenOf(s.pid).length === 2, 10_000);
+    await sleep(200);
+    expect(fdCount(s.pid)).toBeLessThanOrEqual(before + 2);
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('SIGTERM: every child drains (SLEEP in flight answered), exit 0, no child remains', async () => {
+    const s = await startServer('process', ['--spare-processes', '1']);
+    const peers = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(s.port)));
+    await Promise.all(peers.map((p) => info(p)));
+    const kids = childrenOf(s.pid);
+    await Promise.all(peers.map((p) => p.write(sleepFrame(300))));
+    await sleep(50);
+    s.proc.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    for (const p of peers) {
+      await p.closedWithin(5000);
+      expect(p.frames[1]?.op).toBe(Op.SLEEP);
+    }
+    expect(await until(() => !kids.some(alive), 3000), 'no child remains').toBe(true);
+  });
+
+  it('orphans: SIGKILL of the parent; every child exits on its own', async () => {
+    const s = await startServer('process', ['--spare-processes', '2']);
+    const peer = await RawPeer.connect(s.port);
+    await info(peer);
+    await until(() => childrenOf(s.pid).length === 3, 10_000);
+    const kids = childrenOf(s.pid);
+    expect(kids.length).toBeGreaterThanOrEqual(2);
+    s.proc.kill('SIGKILL');
+    await s.exited;
+    expect(await until(() => !kids.some(alive), 5000), `still alive: ${kids.filter(alive)}`).toBe(true);
+    peer.destroy();
+  });
+});
