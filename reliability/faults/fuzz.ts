@@ -162,6 +162,8 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   const rec = new Recorder(name, variant);
   const targetInputs = pick(scale, 2000, 20_000, 100_000);
   const concurrency = 16;
+  // Wall-clock cap so every run stops by itself (fork-per-connection models are slow to fuzz).
+  const budgetMs = pick(scale, 40_000, 40_000, 150_000);
   const seed = ctx.seed ?? Math.floor(Math.random() * 2 ** 31);
   const server = await startServer(variant, ['--max-frame', String(MAX_FRAME), '--max-work', String(MAX_WORK), '--request-timeout', String(REQUEST_TIMEOUT_MS / 1000)]);
   rec.load = `${concurrency} fuzz connections at a time`;
@@ -179,8 +181,9 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     const failures: string[] = [];
     let next = 0;
     const sampler = setInterval(() => rec.sample(server.stats()), 500);
+    const t0 = performance.now();
     const worker = async () => {
-      while (next < cases.length && inputs < targetInputs && failures.length < 5 && server.alive()) {
+      while (performance.now() - t0 < budgetMs && next < cases.length && inputs < targetInputs && failures.length < 5 && server.alive()) {
         const i = next++;
         const c = cases[i]!;
         inputs += c.segments.length;
