@@ -154,7 +154,6 @@ interface Verdict {
 function claims(r: RunResults): Verdict[] {
   const ms = models(r);
   const out: Verdict[] = [];
-  const missing = (need: string[]) => need.filter((m) => !ms.includes(m));
 
   // 1. Non-blocking multiplexing is the fastest way to shuffle bytes. Multiplexing models: the
   //    event loop, and process-pool (each child multiplexes its connections the same way).
