@@ -152,7 +152,6 @@ interface Verdict {
 }
 
 function claims(r: RunResults): Verdict[] {
-  const ms = models(r);
   const out: Verdict[] = [];
 
   // 1. Non-blocking multiplexing is the fastest way to shuffle bytes. Multiplexing models: the
