@@ -44,7 +44,6 @@ function groups(r: RunResults): { workload: string; connections: number }[] {
   for (const w of r.workloads) for (const c of r.cells.filter((x) => x.workload === w.name)) seen.set(`${w.name}/${c.params.connections}`, { workload: w.name, connections: c.params.connections });
   return [...seen.values()];
 }
-const models = (r: RunResults) => r.servers.filter((s) => s.kind === 'model').map((s) => s.name);
 const errorsOf = (c: CellResult) => (c.errors ? c.errors.total : 0);
 const errBrief = (c: CellResult): string => {
   if (!c.errors || c.errors.total === 0) return '0';
