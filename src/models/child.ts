@@ -26,6 +26,9 @@ const CHILD_ENV: NodeJS.ProcessEnv = {
   NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache'),
 };
 
+/** How often a ready child is pinged; it must answer from its event loop (see PingMessage). */
+export const PING_INTERVAL_MS = 1_000;
+
 /** A child that has not said `ready` by then is killed and counted as a failed start. */
 export const STARTUP_TIMEOUT_MS = 15_000;
 
@@ -69,12 +72,16 @@ export class Child {
   readonly #log: Logger;
   #drainSent = false;
   #startupTimer: NodeJS.Timeout | null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #lastPong = 0;
+  readonly #stuckAfterMs: number;
   #resolveReady!: (ok: boolean) => void;
 
   constructor(o: ChildSpawnOptions) {
     const execArgv = o.options.workerMemoryMb > 0 ? [`--max-old-space-size=${o.options.workerMemoryMb}`] : [];
     this.#events = o.events;
     this.#log = o.log;
+    this.#stuckAfterMs = o.options.requestTimeoutMs;
     // An explicit execArgv: never inherit the parent's (a test runner's loaders, --inspect, …).
     this.proc = fork(CHILD_ENTRY, [], { execArgv, env: CHILD_ENV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     this.pid = this.proc.pid ?? -1;
@@ -92,6 +99,7 @@ export class Child {
     // `closed` the child sent has been counted before we write off the rest.
     this.proc.on('close', (code, signal) => {
       if (this.#startupTimer) clearTimeout(this.#startupTimer);
+      if (this.#pingTimer) clearInterval(this.#pingTimer);
       this.state = 'exited';
       for (const ticket of this.#tickets.values()) {
         ticket.closed({ requests: 0, errors: 0, reason: 'reset' });
@@ -178,10 +186,33 @@ export class Child {
       this.#startupTimer = null;
       this.readyAt = performance.now();
       this.state = 'ready';
+      this.#startWatchdog();
       this.#resolveReady(true);
       this.#events.ready(this);
+    } else if (isMessage(msg, 'pong')) {
+      this.#lastPong = performance.now();
     }
   };
+
+  /**
+   * A handler that spins the CPU blocks the child's event loop: its own request timer can never
+   * fire, and every connection it holds is stuck. Only the parent can notice (no pong) and
+   * preempt it. Killing it loses just its connections; the model replaces it like any crash.
+   */
+  #startWatchdog(): void {
+    if (this.#stuckAfterMs <= 0) return;
+    this.#lastPong = performance.now();
+    this.#pingTimer = setInterval(() => {
+      const silentMs = performance.now() - this.#lastPong;
+      if (silentMs > this.#stuckAfterMs + PING_INTERVAL_MS) {
+        this.#log.warn({ pid: this.pid, silentMs: Math.round(silentMs), connections: this.active }, 'child unresponsive (event loop blocked past --request-timeout); killing it');
+        if (this.#pingTimer) clearInterval(this.#pingTimer);
+        this.kill();
+        return;
+      }
+      this.#send({ type: 'ping' });
+    }, PING_INTERVAL_MS).unref();
+  }
 }
 
 /**

@@ -102,6 +102,7 @@ process.on('message', (msg: unknown, handle: unknown) => {
   if (isMessage<ConnectionMessage>(msg, 'connection')) serve(msg, handle as Socket | undefined);
   else if (isMessage<StartupMessage>(msg, 'startup')) void start(msg);
   else if (isMessage(msg, 'drain')) void drainAndExit(null);
+  else if (isMessage(msg, 'ping')) send({ type: 'pong' });
 });
 
 // Parent gone (exited, crashed, SIGKILLed): nobody will send a drain; finish briefly and leave.

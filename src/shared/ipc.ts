@@ -68,8 +68,19 @@ export interface OffloadTask {
 /** An offload reply: errors cross the thread boundary as data, with their protocol code. */
 export type OffloadReply = { ok: true; op: number; payload: Uint8Array } | { ok: false; code: string; message: string };
 
-export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage;
-export type FromWorker = ReadyMessage | ClosedMessage;
+/**
+ * Liveness: the parent pings a child every second; the child's event loop answers. A child that
+ * stays silent longer than --request-timeout is stuck (a handler spinning the CPU) and is killed.
+ */
+export interface PingMessage {
+  type: 'ping';
+}
+export interface PongMessage {
+  type: 'pong';
+}
+
+export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage | PingMessage;
+export type FromWorker = ReadyMessage | ClosedMessage | PongMessage;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

@@ -10,7 +10,7 @@ import { ctx, expectHeld, FAULT_VARIANTS, known } from './helpers.ts';
 // watchdog). Until a model is listed here its SPIN case is left out of `make test`;
 // `make reliability` always runs it and reports the result. event-loop is always run: the
 // test checks its documented limitation (every connection stalls).
-const PREEMPTS_SPIN = new Set<string>(['event-loop']);
+const PREEMPTS_SPIN = new Set<string>(['event-loop', 'process', 'process-pool']);
 
 describe.each(FAULT_VARIANTS)('failing parts: $name', (variant) => {
   it.skipIf(!!known(variant, 'handlers'))(`hung (E_TIMEOUT), throwing (E_INTERNAL), exiting${PREEMPTS_SPIN.has(variant.model) ? ' and spinning' : ''} handlers${known(variant, 'handlers') ? ` — KNOWN ISSUE: ${known(variant, 'handlers')}` : ''}`, async () => {
