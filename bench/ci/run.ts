@@ -6,7 +6,7 @@
 //
 // Noise is the enemy on shared CI machines, so every metric is one that survives it: throughput
 // as a ratio of the bare Node echo server measured in the same round, CPU µs per request, WORK
-// throughput with n calibrated on this machine; medians over rounds, a Mann–Whitney U test and
+// throughput at the baseline's n (calibrated to ≈ 1 ms when the baseline was made); medians over rounds, a Mann–Whitney U test and
 // a minimum effect before anything is called a regression (bench/ci/stats.ts).
 //
 // Exit codes: 0 no confident regression (including "too noisy to say", and no baseline yet);
@@ -65,7 +65,7 @@ export const METRICS: MetricDef[] = [
   },
   {
     key: 'work.tput',
-    label: 'work-1ms c=16 requests/s (n calibrated to 1 ms here)',
+    label: 'work-1ms c=16 requests/s (the baseline\'s WORK n)',
     direction: 'higher-is-better',
     value: (cells, m) => tput(cells.get(cellKey(m, 'work-1ms'))),
   },
@@ -104,8 +104,10 @@ function git(args: string[]): string {
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
 
-async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; log: (s: string) => void }): Promise<CiRun> {
-  const calibration = calibrateWork();
+async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; workN: number | null; log: (s: string) => void }): Promise<CiRun> {
+  // WORK n must be the baseline's: calibration wanders by tens of percent between runs on a
+  // shared VM, and a different n would show up as a throughput change that is not one.
+  const workN = opts.workN ?? calibrateWork().workN;
   const targets: Target[] = [REFERENCE_TARGET, ...opts.models.map((name) => ({ name, kind: 'model' as const }))];
   // Every (target, workload) pair the metrics need; the reference only where it can answer.
   const plan = targets.flatMap((target) =>
@@ -131,7 +133,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
         connections: p.connections,
         warmupMs: opts.warmupMs,
         durationMs: opts.durationMs,
-        workN: calibration.workN,
+        workN,
       });
       if (!cell.ok) failures.push(`round ${round + 1}: ${p.target.name} ${p.workload}: ${cell.error}`);
       cells.set(cellKey(p.target.name, p.workload), cell);
@@ -154,7 +156,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
       rounds: opts.rounds,
       warmupMs: opts.warmupMs,
       durationMs: opts.durationMs,
-      workN: calibration.workN,
+      workN,
       models: opts.models,
       slowdownUs: Number(process.env.SWITCHBOARD_SLOWDOWN_US ?? 0) || 0,
     },
@@ -270,8 +272,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     perMetric[key!] = Number(value);
   }
 
+  const baseline: CiRun | null = !args['write-baseline'] && existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
   const started = Date.now();
   const current = await measure({
+    workN: baseline?.settings.workN ?? null,
     rounds: args.rounds,
     warmupMs: Math.round(args.warmup * 1000),
     durationMs: Math.round(args.duration * 1000),
@@ -287,7 +291,6 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     console.log(`bench-ci: wrote baseline ${path.relative(ROOT, args.baseline)} (${Object.keys(current.samples).length} series, ${wall}); commit it.`);
     return 0;
   }
-  const baseline: CiRun | null = existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
   const rows = baseline ? judge(baseline, current, args['min-effect'], perMetric) : [];
   const md = report(baseline, current, rows, args['min-effect'], perMetric);
   writeFileSync(path.join(args.out, 'ci-report.md'), md);
