@@ -4,6 +4,7 @@
 // start-up from turning the server into a fork bomb.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,22 @@ const CHILD_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache'),
 };
+
+/**
+ * A child exits by itself when its IPC channel closes, but only if its event loop turns: one stuck
+ * in a CPU-spinning handler never sees the parent die, and would spin on as an orphan. Where
+ * util-linux's setpriv exists (Linux), children start through it with a parent-death signal, so
+ * the kernel SIGKILLs them the moment this process dies, SIGKILL included. setpriv execs node, so
+ * the pid and the IPC channel are the child's own.
+ */
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) : undefined;
+
+function forkChild(nodeArgs: string[]): ChildProcess {
+  const options = { env: CHILD_ENV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[], serialization: 'json' as const };
+  if (!SETPRIV) return fork(CHILD_ENTRY, [], { ...options, execArgv: nodeArgs });
+  // fork() runs `execPath ...execArgv module`: here `setpriv --pdeathsig SIGKILL node ...nodeArgs module`.
+  return fork(CHILD_ENTRY, [], { ...options, execPath: SETPRIV, execArgv: ['--pdeathsig', 'SIGKILL', process.execPath, ...nodeArgs] });
+}
 
 /** How often a ready child is pinged; it must answer from its event loop (see PingMessage). */
 export const PING_INTERVAL_MS = 1_000;
@@ -83,7 +100,7 @@ export class Child {
     this.#log = o.log;
     this.#stuckAfterMs = o.options.requestTimeoutMs;
     // An explicit execArgv: never inherit the parent's (a test runner's loaders, --inspect, …).
-    this.proc = fork(CHILD_ENTRY, [], { execArgv, env: CHILD_ENV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    this.proc = forkChild(execArgv);
     this.pid = this.proc.pid ?? -1;
     let resolveGone!: () => void;
     this.gone = new Promise((r) => (resolveGone = r));

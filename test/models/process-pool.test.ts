@@ -1,17 +1,19 @@
 // process-pool: pids, dispatch, crash and respawn, recycling, fd hygiene, drain, orphans.
 // Real CLI servers, real children, /proc for the process tree.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Op } from '../../src/shared/protocol.ts';
+import { FaultOp } from '../fixtures/faulty-handler.ts';
 import { RawPeer } from '../helpers/peer.ts';
 import { startServer } from '../helpers/server.ts';
 import { echoFrame, sleep, sleepFrame } from '../helpers/wire.ts';
 import { alive, childrenOf, fdCount, finalStats, info, pidOfNewConnection, until, zombiesOf } from '../helpers/procs.ts';
 
 const CRASH_HANDLER = fileURLToPath(new URL('../fixtures/startup-crash-handler.ts', import.meta.url));
+const FAULTY_HANDLER = fileURLToPath(new URL('../fixtures/faulty-handler.ts', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-pool-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -145,6 +147,21 @@ describe('process-pool', () => {
     s.proc.kill('SIGKILL');
     await s.exited;
     expect(await until(() => !kids.some(alive), 5000), `children ${kids.filter(alive)} still alive`).toBe(true);
+    peer.destroy();
+  });
+
+  // A child stuck in a CPU-spinning handler never sees its IPC channel close; the kernel's
+  // parent-death signal (children start through setpriv where it exists) must end it anyway.
+  it.skipIf(!['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p)))('orphans: a child spinning the CPU dies with its SIGKILLed parent too', async () => {
+    const s = await startServer('process-pool', ['--processes', '2', '--handler', FAULTY_HANDLER]);
+    const kids = await readyChildren(s.pid, 2);
+    const peer = await RawPeer.connect(s.port);
+    const spinning = (await info(peer)).pid as number;
+    await peer.send(FaultOp.SPIN);
+    await sleep(200);
+    s.proc.kill('SIGKILL');
+    await s.exited;
+    expect(await until(() => !kids.some(alive), 5000), `children ${kids.filter(alive)} still alive (spinning: ${spinning})`).toBe(true);
     peer.destroy();
   });
 
