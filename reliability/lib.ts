@@ -26,8 +26,6 @@ export interface FaultContext {
   log(msg: string): void;
   /** Seed for generated inputs (fuzz). */
   seed?: number;
-  /** handlers: also run the CPU-spinning handler (default true). */
-  spin?: boolean;
   /** Soak duration override (seconds). */
   soakSeconds?: number;
 }

@@ -99,7 +99,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
 
     // EXIT and SPIN.
     const cases = [['EXIT', FaultOp.EXIT], ['SPIN', FaultOp.SPIN]] as const;
-    for (const [label, op] of cases.filter(([l]) => l !== 'SPIN' || ctx.spin !== false)) {
+    for (const [label, op] of cases) {
       if (isEventLoop && !server.alive()) {
         server = await startServer(variant, flags);
         servers.push(server);
@@ -144,11 +144,14 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       while (!served && performance.now() - t1 < 10_000) served = await echoOk(server.port, 2000);
       const back = await waitFor(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1, 10_000);
       rec.recoveryMs = Math.max(rec.recoveryMs ?? 0, performance.now() - t0);
-      const share = await cpuShare(server.pid, 1000);
+      // offload answers the victim E_TIMEOUT from the main thread before the watchdog has ended
+      // the spinning pool thread (it allows --request-timeout + 1 s of silence): give it that.
+      let share = await cpuShare(server.pid, 500);
+      while (share >= 0.6 && performance.now() - t0 < limitMs) share = await cpuShare(server.pid, 500);
       rec.metrics[`${label.toLowerCase()}CpuAfter`] = Math.round(share * 100) / 100;
       rec.check(`${label}: new connections served afterwards`, served);
       rec.check(`${label}: workers/children replaced`, back.ok, `children ${base.children}→${back.stats.children}, threads ${base.threads}→${back.stats.threads}`);
-      rec.check(`${label}: nothing left spinning (server CPU < 60% while idle)`, share < 0.6, `${Math.round(share * 100)}%`);
+      rec.check(`${label}: nothing left spinning (server CPU < 60% while idle, within request-timeout + 4 s)`, share < 0.6, `${Math.round(share * 100)}%`);
       rec.check(`${label}: server alive`, server.alive());
     }
     rec.crashes = isEventLoop ? 1 : servers.filter((s) => !s.alive()).length;

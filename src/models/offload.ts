@@ -13,6 +13,7 @@ import { ProtocolError, SwitchboardError, isErrorCode } from '../shared/errors.t
 import type { Handler, HandlerResult } from '../shared/handler.ts';
 import type { OffloadReply, OffloadTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
+import { ThreadWatchdog } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./offload.worker.ts', import.meta.url));
@@ -25,6 +26,7 @@ export const TASKS_PER_THREAD = 64;
 
 export class OffloadModel extends ModelBase {
   #pool!: Piscina;
+  readonly #watchdog: ThreadWatchdog;
   readonly #connections = new Set<Connection>();
   readonly #limits;
   #lost = 0; // requests whose thread died under them
@@ -33,6 +35,8 @@ export class OffloadModel extends ModelBase {
 
   constructor(ctx: ModelContext) {
     super('offload', ctx);
+    // Slots for every thread plus replacements started while a dead one is still listed.
+    this.#watchdog = new ThreadWatchdog(2 * ctx.options.threads + 4, ctx.options.requestTimeoutMs, ctx.log);
     this.#limits = connectionLimits(ctx.options);
     this.#capacity = ctx.options.threads * TASKS_PER_THREAD;
   }
@@ -45,10 +49,11 @@ export class OffloadModel extends ModelBase {
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: TASKS_PER_THREAD,
+      loadBalancer: this.#watchdog.balancer(TASKS_PER_THREAD),
       maxQueue: queue,
       idleTimeout: Infinity,
       resourceLimits: resourceLimits(this.ctx),
-      workerData: startupMessage('offload', this.ctx),
+      workerData: startupMessage('offload', this.ctx, this.#watchdog.table),
     });
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
     // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
@@ -59,6 +64,9 @@ export class OffloadModel extends ModelBase {
       await this.#pool.destroy();
       throw new SwitchboardError('ERR_THREAD_START', `offload pool failed to start: ${(err as Error).message}`);
     }
+    // A spinning handler gets E_TIMEOUT from its connection (that runs here), but would keep its
+    // pool thread, and the requests queued behind it, forever: the watchdog frees it.
+    this.#watchdog.watch(() => this.#pool.threads);
   }
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
@@ -116,6 +124,7 @@ export class OffloadModel extends ModelBase {
   }
 
   protected async onClose(): Promise<void> {
+    this.#watchdog.stop();
     for (const conn of this.#connections) conn.destroy();
     await this.#pool?.destroy();
   }
@@ -129,7 +138,7 @@ export class OffloadModel extends ModelBase {
   }
 
   protected extraStats(): Record<string, unknown> {
-    return { threadsAlive: this.workers(), tasksPerThread: TASKS_PER_THREAD, requestsLostWithThread: this.#lost };
+    return { threadsAlive: this.workers(), tasksPerThread: TASKS_PER_THREAD, requestsLostWithThread: this.#lost, threadsTerminatedStuck: this.#watchdog.terminated };
   }
 }
 

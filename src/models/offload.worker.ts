@@ -5,16 +5,20 @@ import { threadId, workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { errorCodeOf } from '../shared/errors.ts';
 import { loadHandler } from '../shared/handler.ts';
+import { startHeartbeat } from '../shared/heartbeat.ts';
 import type { OffloadReply, OffloadTask, StartupMessage } from '../shared/ipc.ts';
 
 const startup = workerData as StartupMessage;
 const handler = await loadHandler(startup.handlerUrl);
 const pid = process.pid;
+// Watched only while a handler runs: an idle pool thread parks in Atomics.wait and stops beating.
+const heartbeat = startHeartbeat(startup.heartbeat, threadId);
 
 export default async function run(task: OffloadTask): Promise<unknown> {
   if (task.op < 0) return { ok: true, op: -1, payload: new Uint8Array(0) } satisfies OffloadReply; // start-up ping
   const input = task.payload;
   const payload = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  heartbeat.busy(1);
   try {
     const { model, connection, requests, maxWork } = task.ctx;
     const result = await handler(task.op, payload, { model, pid, threadId, connection, requests, maxWork });
@@ -32,5 +36,7 @@ export default async function run(task: OffloadTask): Promise<unknown> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, code: errorCodeOf(err), message } satisfies OffloadReply;
+  } finally {
+    heartbeat.busy(-1);
   }
 }

@@ -12,6 +12,7 @@ import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
+import { ThreadWatchdog } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
@@ -19,6 +20,7 @@ let channels = 0;
 
 export class ThreadPoolModel extends ModelBase {
   readonly #startup: PoolStartup;
+  readonly #watchdog: ThreadWatchdog;
   #pool!: Piscina;
   #drains: BroadcastChannel | null = null;
   #died = 0; // connections lost with their thread
@@ -27,8 +29,10 @@ export class ThreadPoolModel extends ModelBase {
 
   constructor(ctx: ModelContext) {
     super('thread-pool', ctx);
+    // Slots for every thread plus replacements started while a dead one is still listed.
+    this.#watchdog = new ThreadWatchdog(2 * ctx.options.threads + 4, ctx.options.requestTimeoutMs, ctx.log);
     this.#startup = {
-      ...startupMessage('thread-pool', ctx),
+      ...startupMessage('thread-pool', ctx, this.#watchdog.table),
       drainFlag: new Int32Array(new SharedArrayBuffer(4)),
       drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
     };
@@ -43,6 +47,7 @@ export class ThreadPoolModel extends ModelBase {
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: connectionsPerThread,
+      loadBalancer: this.#watchdog.balancer(connectionsPerThread),
       // Tasks live as long as their connection: an idle thread must keep running its event
       // loop (sockets, timers), never park in Atomics.wait between tasks.
       atomics: 'disabled',
@@ -64,6 +69,7 @@ export class ThreadPoolModel extends ModelBase {
       await this.#pool.destroy();
       throw new SwitchboardError('ERR_THREAD_START', `thread-pool failed to start: ${(err as Error).message}`);
     }
+    this.#watchdog.watch(() => this.#pool.threads);
   }
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
@@ -102,6 +108,7 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected async onClose(): Promise<void> {
+    this.#watchdog.stop();
     this.#drains?.close();
     this.#drains = null;
     await this.#pool?.destroy();
@@ -120,6 +127,7 @@ export class ThreadPoolModel extends ModelBase {
       threadsAlive: this.workers(),
       connectionsPerThread: this.ctx.options.connectionsPerThread,
       connectionsLostWithThread: this.#died,
+      threadsTerminatedStuck: this.#watchdog.terminated,
     };
   }
 }

@@ -5,11 +5,13 @@ import { threadId, workerData } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
+import { startHeartbeat } from '../shared/heartbeat.ts';
 import { isMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 
 const startup = workerData as PoolStartup;
 const host = new ConnectionHost({ model: startup.model, handlerUrl: startup.handlerUrl, limits: startup.limits });
 await host.load();
+const heartbeat = startHeartbeat(startup.heartbeat, threadId);
 
 // Drain: threads already running hear it on the channel; one started later (a replacement for
 // a dead thread) sees the shared flag when its next connection arrives.
@@ -22,5 +24,6 @@ drains.onmessage = (event) => {
 export default function serve(task: PoolTask): Promise<ConnectionSummary> | { ready: true; threadId: number } {
   if (task.type === 'ping') return { ready: true, threadId }; // the start-up handshake
   if (Atomics.load(startup.drainFlag, 0) === 1) void host.drain();
-  return host.serve(task.socket as Socket, task.id);
+  heartbeat.busy(1);
+  return host.serve(task.socket as Socket, task.id).finally(() => heartbeat.busy(-1));
 }

@@ -11,6 +11,7 @@ import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
+import { ThreadWatchdog } from './thread-watchdog.ts';
 import { percentile, resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
@@ -42,6 +43,7 @@ interface Slot {
 
 export class ThreadModel extends ModelBase {
   readonly #startup: StartupMessage;
+  readonly #watchdog: ThreadWatchdog;
   readonly #threads = new Set<Slot>(); // started, not yet exited
   readonly #startQueue: Slot[] = []; // waiting for a start-up turn
   #starting = 0;
@@ -59,7 +61,10 @@ export class ThreadModel extends ModelBase {
 
   constructor(ctx: ModelContext) {
     super('thread', ctx);
-    this.#startup = startupMessage('thread', ctx);
+    // Slots for every thread alive at once: serving, spares, and exiting ones not yet reaped.
+    const { maxThreads, spareThreads, requestTimeoutMs } = ctx.options;
+    this.#watchdog = new ThreadWatchdog(maxThreads + spareThreads + MAX_STARTING + 1, requestTimeoutMs, ctx.log);
+    this.#startup = startupMessage('thread', ctx, this.#watchdog.table);
   }
 
   protected async onStart(): Promise<void> {
@@ -70,6 +75,7 @@ export class ThreadModel extends ModelBase {
     this.#spares.push(...first);
     await Promise.all(first.map((slot) => slot.whenReady));
     if (this.ctx.options.spareThreads === 0) this.#dismissSpares();
+    this.#watchdog.watch(() => this.#workers());
   }
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
@@ -92,6 +98,7 @@ export class ThreadModel extends ModelBase {
 
   protected async onClose(): Promise<void> {
     this.#closing = true;
+    this.#watchdog.stop();
     for (const { socket, ticket } of this.#queue.splice(0)) {
       socket.destroy();
       ticket.closed({ reason: 'destroyed' });
@@ -129,7 +136,12 @@ export class ThreadModel extends ModelBase {
       waitedForThread: this.#waited,
       servedBySpare: this.#fromSpare,
       threadsDied: this.#died,
+      threadsTerminatedStuck: this.#watchdog.terminated,
     };
+  }
+
+  *#workers(): Iterable<Worker> {
+    for (const slot of this.#threads) if (slot.worker) yield slot.worker;
   }
 
   // ── threads ──────────────────────────────────────────────────────────────────────────────

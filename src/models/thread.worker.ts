@@ -1,9 +1,10 @@
 // Entry of one `thread` model worker: load the handler, say ready, serve exactly one
 // connection with the shared connection code, report its summary, exit. The socket arrives
 // unread in the transfer list; from then on this thread's own event loop reads and writes it.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
+import { startHeartbeat } from '../shared/heartbeat.ts';
 import { isMessage, type ClosedMessage, type DrainMessage, type ReadyMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 
 const port = parentPort!;
@@ -11,11 +12,13 @@ const startup = workerData as StartupMessage;
 const host = new ConnectionHost({ model: startup.model, handlerUrl: startup.handlerUrl, limits: startup.limits });
 // A handler that fails to load throws here: the thread dies before 'ready' and the model sees why.
 await host.load();
+const heartbeat = startHeartbeat(startup.heartbeat, threadId);
 let serving = false;
 
 port.on('message', (msg: unknown) => {
   if (isMessage<ThreadConnectionMessage>(msg, 'connection') && !serving) {
     serving = true;
+    heartbeat.busy(1); // owes answers from here until it exits
     void host.serve(msg.socket as Socket, msg.id).then((summary) => {
       port.postMessage({ type: 'closed', id: msg.id, summary } satisfies ClosedMessage);
       // One connection per thread: exit now, even if the handler left timers behind (a SLEEP

@@ -6,8 +6,9 @@ import { connectionLimits } from '../shared/config.ts';
 import type { StartupMessage } from '../shared/ipc.ts';
 import type { ModelContext } from './model.ts';
 
-export function startupMessage(model: string, ctx: ModelContext): StartupMessage {
+export function startupMessage(model: string, ctx: ModelContext, heartbeat?: Int32Array): StartupMessage {
   return {
+    heartbeat,
     type: 'startup',
     model,
     handlerUrl: ctx.handlerUrl,

@@ -12,6 +12,8 @@ export interface StartupMessage {
   handlerUrl: string;
   limits: ConnectionLimits;
   logLevel: string;
+  /** worker_threads models: the stuck-thread watchdog's table (src/shared/heartbeat.ts). */
+  heartbeat?: Int32Array;
 }
 
 /** main → worker/child: serve this connection (the socket travels beside the message). */

@@ -6,15 +6,9 @@ import * as kill from '../../reliability/faults/kill.ts';
 import * as memory from '../../reliability/faults/memory.ts';
 import { ctx, expectHeld, FAULT_VARIANTS, known } from './helpers.ts';
 
-// Models that terminate and replace a worker/child stuck in a CPU-spinning handler (a
-// watchdog). Until a model is listed here its SPIN case is left out of `make test`;
-// `make reliability` always runs it and reports the result. event-loop is always run: the
-// test checks its documented limitation (every connection stalls).
-const PREEMPTS_SPIN = new Set<string>(['event-loop', 'process', 'process-pool']);
-
 describe.each(FAULT_VARIANTS)('failing parts: $name', (variant) => {
-  it.skipIf(!!known(variant, 'handlers'))(`hung (E_TIMEOUT), throwing (E_INTERNAL), exiting${PREEMPTS_SPIN.has(variant.model) ? ' and spinning' : ''} handlers${known(variant, 'handlers') ? ` — KNOWN ISSUE: ${known(variant, 'handlers')}` : ''}`, async () => {
-    expectHeld(await handlers.run(ctx(variant, { spin: PREEMPTS_SPIN.has(variant.model) })));
+  it.skipIf(!!known(variant, 'handlers'))(`hung (E_TIMEOUT), throwing (E_INTERNAL), exiting and spinning handlers (a watchdog replaces the stuck thread/child; event-loop's stall is checked as documented)${known(variant, 'handlers') ? ` — KNOWN ISSUE: ${known(variant, 'handlers')}` : ''}`, async () => {
+    expectHeld(await handlers.run(ctx(variant)));
   }, 90_000);
   it.skipIf(!!known(variant, 'kill'))(`killed threads/children under load: only their connections fail, capacity recovers${known(variant, 'kill') ? ` — KNOWN ISSUE: ${known(variant, 'kill')}` : ''}`, async () => {
     expectHeld(await kill.run(ctx(variant)));
