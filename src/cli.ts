@@ -37,6 +37,7 @@ function serveOptions(y: Argv) {
     .option('idle-timeout', { type: 'number', default: seconds(D.idleTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'close a connection that completes no request for this long' })
     .option('frame-timeout', { type: 'number', default: seconds(D.frameTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'a frame once started must arrive whole within this' })
     .option('request-timeout', { type: 'number', default: seconds(D.requestTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'answer E_TIMEOUT when a handler takes longer; a thread or child whose event loop stays blocked 1 s beyond it (a spinning handler) is ended and replaced' })
+    .option('queue-timeout', { type: 'number', default: seconds(D.queueTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'thread, process: a connection waiting for a thread/child this long gets E_BUSY' })
     .option('drain-timeout', { type: 'number', default: seconds(D.drainTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'on SIGTERM/SIGINT, force-close what is still open after this' })
     .option('threads', { type: 'number', default: D.threads, group: 'Thread models:', describe: 'thread-pool/offload: pool size (default: CPU cores)' })
     .option('connections-per-thread', { type: 'number', default: D.connectionsPerThread, group: 'Thread models:', describe: 'thread-pool: connections one thread multiplexes' })
@@ -65,6 +66,7 @@ function toServerOptions(a: ServeArgs): ServerOptions {
     maxConnectionsPerIp: a['max-connections-per-ip'],
     maxInFlight: a['max-in-flight'],
     queue: a.queue,
+    queueTimeoutMs: toMs(a['queue-timeout']),
     idleTimeoutMs: toMs(a['idle-timeout']),
     frameTimeoutMs: toMs(a['frame-timeout']),
     requestTimeoutMs: toMs(a['request-timeout']),

@@ -8,11 +8,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { Child, RespawnGuard, Samples } from './child.ts';
 import { ModelBase, type ModelContext } from './model.ts';
-
-interface Waiting {
-  socket: Socket;
-  ticket: ConnectionTicket;
-}
+import { WaitQueue } from './wait-queue.ts';
 
 /** After a drain, children get this long to exit by themselves before close() kills them. */
 const EXIT_GRACE_MS = 1_000;
@@ -23,7 +19,7 @@ export class ProcessModel extends ModelBase {
   readonly #children = new Set<Child>();
   /** Ready children with no connection yet (warm spares). */
   readonly #idle: Child[] = [];
-  readonly #waiting: Waiting[] = [];
+  readonly #waiting: WaitQueue;
   readonly #startup = new Samples();
   readonly #guard = new RespawnGuard();
   #starting = 0;
@@ -36,6 +32,7 @@ export class ProcessModel extends ModelBase {
 
   constructor(ctx: ModelContext) {
     super('process', ctx);
+    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a child process');
   }
 
   protected async onStart(): Promise<void> {
@@ -56,7 +53,7 @@ export class ProcessModel extends ModelBase {
       this.#replenish();
       return;
     }
-    this.#waiting.push({ socket, ticket });
+    this.#waiting.push(socket, ticket);
     this.#replenish();
     const cannotStart = this.#guard.disabled && this.#children.size === 0;
     if (cannotStart || this.queued() > this.ctx.options.queue) {
@@ -68,8 +65,11 @@ export class ProcessModel extends ModelBase {
 
   protected async onDrain(): Promise<void> {
     this.#draining = true;
-    // Children busy with a connection drain it; spares leave. Waiting connections still get a
-    // child (which drains them at once), so requests already sent are answered.
+    // Children busy with a connection drain it; spares leave. A waiting connection for which a
+    // child is already starting gets it (and is drained at once); the others are refused
+    // E_SHUTTING_DOWN: nothing of theirs was read, so the peer knows none of it was processed,
+    // and forking a child per queued connection during shutdown would outlast any drain timeout.
+    for (const w of this.#waiting.take(this.#starting)) w.ticket.refuse(w.socket, 'E_SHUTTING_DOWN', 'server is shutting down; nothing was read from this connection');
     for (const child of this.#idle.splice(0)) child.drain();
     for (const child of this.#children) if (child.state === 'retiring') child.drain();
     this.#replenish();
@@ -79,7 +79,7 @@ export class ProcessModel extends ModelBase {
     this.#draining = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#forkScheduled) clearImmediate(this.#forkScheduled);
-    for (const { socket, ticket } of this.#waiting.splice(0)) {
+    for (const { socket, ticket } of this.#waiting.take()) {
       socket.destroy();
       ticket.closed({ requests: 0, errors: 0, reason: 'destroyed' });
     }
@@ -111,6 +111,7 @@ export class ProcessModel extends ModelBase {
     return {
       children: { starting: this.#starting, idle: this.#idle.length, busy, total: this.#children.size },
       forked: this.#forked,
+      queueTimedOut: this.#waiting.expired,
       startupMs: this.#startup.summary(),
       ...this.#guard.stats(),
     };
@@ -128,7 +129,7 @@ export class ProcessModel extends ModelBase {
   }
 
   #reroute(socket: Socket, ticket: ConnectionTicket): void {
-    this.#waiting.unshift({ socket, ticket });
+    this.#waiting.unshift({ socket, ticket, since: performance.now() });
     this.#dispatchWaiting();
     this.#replenish();
   }
@@ -225,6 +226,6 @@ export class ProcessModel extends ModelBase {
   }
 
   #refuseWaiting(why: string): void {
-    for (const { socket, ticket } of this.#waiting.splice(0)) ticket.refuse(socket, 'E_BUSY', why);
+    for (const { socket, ticket } of this.#waiting.take()) ticket.refuse(socket, 'E_BUSY', why);
   }
 }

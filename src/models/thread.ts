@@ -12,6 +12,7 @@ import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
+import { WaitQueue } from './wait-queue.ts';
 import { percentile, resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
@@ -49,7 +50,7 @@ export class ThreadModel extends ModelBase {
   #starting = 0;
   /** Started threads with no connection yet (ready or still starting), oldest first. */
   #spares: Slot[] = [];
-  readonly #queue: { socket: Socket; ticket: ConnectionTicket }[] = [];
+  readonly #queue: WaitQueue;
   #serving = 0; // threads that own a connection (≤ --max-threads)
   #draining = false;
   #closing = false;
@@ -65,6 +66,7 @@ export class ThreadModel extends ModelBase {
     const { maxThreads, spareThreads, requestTimeoutMs } = ctx.options;
     this.#watchdog = new ThreadWatchdog(maxThreads + spareThreads + MAX_STARTING + 1, requestTimeoutMs, ctx.log);
     this.#startup = startupMessage('thread', ctx, this.#watchdog.table);
+    this.#queue = new WaitQueue(ctx.options.queueTimeoutMs, 'a connection thread');
   }
 
   protected async onStart(): Promise<void> {
@@ -83,7 +85,7 @@ export class ThreadModel extends ModelBase {
     if (this.#serving < maxThreads) this.#assign(socket, ticket);
     else if (this.#queue.length < queue) {
       this.#waited++;
-      this.#queue.push({ socket, ticket });
+      this.#queue.push(socket, ticket);
     } else ticket.refuse(socket, 'E_BUSY', `all ${maxThreads} connection threads busy and ${queue} connections waiting`);
   }
 
@@ -99,7 +101,7 @@ export class ThreadModel extends ModelBase {
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
-    for (const { socket, ticket } of this.#queue.splice(0)) {
+    for (const { socket, ticket } of this.#queue.take()) {
       socket.destroy();
       ticket.closed({ reason: 'destroyed' });
     }
@@ -134,6 +136,7 @@ export class ThreadModel extends ModelBase {
         samples: samples.length,
       },
       waitedForThread: this.#waited,
+      queueTimedOut: this.#queue.expired,
       servedBySpare: this.#fromSpare,
       threadsDied: this.#died,
       threadsTerminatedStuck: this.#watchdog.terminated,

@@ -44,6 +44,8 @@ export interface ServerOptions {
 
   /** Bounded wait queue for models that can run out of threads/children (`E_BUSY` beyond it). */
   queue?: number;
+  /** Longest a connection waits in that queue before `E_BUSY` (0 = no limit). */
+  queueTimeoutMs?: number;
   logLevel?: string;
 }
 
@@ -76,6 +78,7 @@ export const DEFAULT_OPTIONS: FilledServerOptions = Object.freeze({
   dispatch: 'least-connections',
   maxConnectionsPerChild: 0,
   queue: 1024,
+  queueTimeoutMs: 10_000,
   logLevel: 'info',
 });
 
@@ -122,6 +125,7 @@ const RULES: { [K in keyof FilledServerOptions]: [Rule, string] } = {
   dispatch: [(v) => (DISPATCH_POLICIES as readonly unknown[]).includes(v), `one of ${DISPATCH_POLICIES.join(', ')}`],
   maxConnectionsPerChild: [int(0), 'a non-negative integer (0 = never recycle)'],
   queue: [int(0), 'a non-negative integer'],
+  queueTimeoutMs: [int(0), 'a non-negative integer (0 = off)'],
   logLevel: [(v) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v as string), 'a pino level'],
 };
 

@@ -13,16 +13,6 @@ export const FAULT_VARIANTS: Variant[] = VARIANTS.filter((v, i) => VARIANTS.find
  * reliability` still runs and reports them. Remove a line when the model is fixed.
  */
 export const KNOWN_ISSUES: Record<string, string> = {
-  'thread/slowloris': 'under heavy CPU contention a few (2/100) slow connections were still open 20 s after their frame timeout (investigate)',
-  'process/slowloris': 'fork per connection: slow peers hold the --max-processes children, queued ones are not timed out',
-  'process/flood': 'fork per connection: admitted connects time out while children start under a flood',
-  'process/fuzz': 'fork per connection: 16 concurrent short connections time out (10 s) while children start',
-  'process/resets': 'no 1 MiB reply was being written when the reset came (child start latency)',
-  'process/slow-reader': 'RSS growth is dominated by one forked child per other client (~50 MiB each)',
-  'process/drain': 'requests written before SIGTERM went unanswered (hundreds)',
-  'process/kill': 'E_BUSY and lost requests beyond the killed children',
-  'process-pool/kill': 'more requests affected than the killed child held / recovery',
-  'offload/kill': 'CHAOS census sees no other pool thread in offload: no thread killed (harness, to investigate)',
 };
 
 export function known(variant: Variant, fault: string): string | undefined {

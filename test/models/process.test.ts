@@ -68,6 +68,38 @@ describe('process', () => {
     expect(await s.stop()).toBe(0);
   });
 
+  it('--queue-timeout 1: a connection that waits that long for a child gets E_BUSY and is closed', async () => {
+    const s = await startServer('process', ['--max-processes', '1', '--queue-timeout', '1', '--log-level', 'info']);
+    const a = await RawPeer.connect(s.port);
+    await info(a);
+    const c = await RawPeer.connect(s.port);
+    await c.write(echoFrame('queued'));
+    const [refused] = await c.waitFrames(1, 10_000);
+    expect(errorCode(refused!.payload)).toBe('E_BUSY');
+    expect(refused!.payload.toString()).toMatch(/waited 1 s for a child process/);
+    expect(await c.closedWithin(5000)).toBe(true);
+    await a.write(echoFrame('a still served'));
+    expect((await a.waitFrames(2))[1]!.payload.toString()).toBe('a still served');
+    a.destroy();
+    expect(await s.stop()).toBe(0);
+    expect(finalStats(s.stderr())?.extra.queueTimedOut).toBe(1);
+  });
+
+  it('SIGTERM: a connection still waiting for a child is refused E_SHUTTING_DOWN (nothing of it was read); the served one drains', async () => {
+    const s = await startServer('process', ['--max-processes', '1']);
+    const a = await RawPeer.connect(s.port);
+    await info(a);
+    await a.write(sleepFrame(300));
+    const c = await RawPeer.connect(s.port);
+    await c.write(echoFrame('queued'));
+    await sleep(200);
+    s.proc.kill('SIGTERM');
+    const [refused] = await c.waitFrames(1, 10_000);
+    expect(errorCode(refused!.payload)).toBe('E_SHUTTING_DOWN');
+    expect((await a.waitFrames(2, 10_000))[1]!.op, 'the SLEEP in flight is answered').toBe(Op.SLEEP);
+    expect(await s.exited).toBe(0);
+  });
+
   it('a child killed with SIGKILL under load costs only its own connection', async () => {
     const s = await startServer('process', ['--spare-processes', '4']);
     const peers = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(s.port)));

@@ -81,6 +81,26 @@ describe('thread model', () => {
     expect(await s.stop()).toBe(0);
   });
 
+  it('--queue-timeout 1: a connection that waits that long for a thread gets E_BUSY and is closed', async () => {
+    const s = await startServer('thread', ['--max-threads', '1', '--queue-timeout', '1', '--log-level', 'info']);
+    const a = await RawPeer.connect(s.port);
+    await info(a);
+    const c = await RawPeer.connect(s.port);
+    await c.write(infoFrame());
+    const t0 = performance.now();
+    const [refused] = await c.waitFrames(1, 10_000);
+    expect(refused!.op).toBe(Op.ERROR);
+    expect(errorCode(refused!.payload)).toBe('E_BUSY');
+    expect(refused!.payload.toString()).toMatch(/waited 1 s/);
+    expect(performance.now() - t0, 'not before its time').toBeGreaterThanOrEqual(900);
+    expect(await c.closedWithin(5000)).toBe(true);
+    await a.write(echoFrame('a still served'));
+    expect((await a.waitFrames(2))[1]!.payload.toString()).toBe('a still served');
+    a.destroy();
+    const stats = await stopAndReadStats(s);
+    expect(stats.extra.queueTimedOut).toBe(1);
+  });
+
   it('a handler that kills its thread takes down only its own connection', async () => {
     await crashIsolation('thread', [], 0x10, { connectionDies: true });
   });
