@@ -197,7 +197,10 @@ export class ProcessModel extends ModelBase {
     this.#guard.onReady();
     const w = this.#waiting.shift();
     if (w) this.#give(child, w.socket, w.ticket);
-    else if (this.#draining) child.drain();
+    // Not wanted any more: draining, or the connection it was forked for left the queue (peer
+    // gone, --queue-timeout) and the spares are full. Keep one even with --spare-processes 0:
+    // the start-up probe, which serves the first connection.
+    else if (this.#draining || this.#idle.length >= Math.max(1, this.ctx.options.spareProcesses)) child.drain();
     else this.#idle.push(child);
   }
 

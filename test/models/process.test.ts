@@ -85,6 +85,23 @@ describe('process', () => {
     expect(finalStats(s.stderr())?.extra.queueTimedOut).toBe(1);
   });
 
+  it('children forked for connections that left the queue meanwhile do not pile up as extra spares', async () => {
+    // A 50 ms queue timeout is shorter than a fork: both waiting connections expire before
+    // their children are ready, which then find nobody to serve.
+    const s = await startServer('process', ['--spare-processes', '1', '--max-processes', '4', '--queue-timeout', '0.05']);
+    expect(await until(() => childrenOf(s.pid).length === 1, 10_000)).toBe(true);
+    const peers = await Promise.all(Array.from({ length: 3 }, () => RawPeer.connect(s.port)));
+    await Promise.all(peers.map((p) => p.write(echoFrame('hi'))));
+    const firsts = await Promise.all(peers.map((p) => p.waitFrames(1, 10_000)));
+    const refused = firsts.filter(([f]) => f!.op === Op.ERROR).length;
+    expect(refused, 'two waited longer than 50 ms').toBeGreaterThanOrEqual(1);
+    // The one served holds its child; one spare is kept; the rest exit.
+    await sleep(1500);
+    expect(await until(() => childrenOf(s.pid).length === 2, 10_000), `children: ${childrenOf(s.pid).length}`).toBe(true);
+    for (const p of peers) p.destroy();
+    expect(await s.stop()).toBe(0);
+  });
+
   it('SIGTERM: a connection still waiting for a child is refused E_SHUTTING_DOWN (nothing of it was read); the served one drains', async () => {
     const s = await startServer('process', ['--max-processes', '1']);
     const a = await RawPeer.connect(s.port);
