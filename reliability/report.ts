@@ -11,6 +11,8 @@ export interface RunInfo {
   node: string;
   models: string[];
   faults: string[];
+  /** Rows replaced later by `--update` runs (what was re-run, when, with which seed). */
+  reruns?: { startedAt: string; seed: number; models: string[]; faults: string[] }[];
 }
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -28,6 +30,7 @@ export function writeReport(dir: string, info: RunInfo, results: FaultResult[]):
   lines.push(
     `Scale **${info.scale}**, seed ${info.seed}, started ${info.startedAt}, took ${info.durationS} s on ${cpus().length} cores / ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${info.node}.`,
     `Models: ${info.models.join(', ')}. Faults: ${info.faults.join(', ')}.`,
+    ...(info.reruns ?? []).map((u) => `Re-run with \`--update\` at ${u.startedAt} (seed ${u.seed}), replacing those rows: ${u.models.join(', ')} × ${u.faults.join(', ')}.`),
     `Result: ${counts.pass} pass, ${counts.fail} fail, ${counts.limitation} documented limitation, ${counts['n/a']} not applicable.`,
     '',
     'Every load targets 127.0.0.1 and is bounded in count and time. Peak RSS is the sum over the server process and its children (from /proc). "Lost" = requests sent whose answer never came (connection failed); "crashes" = unexpected exits of the server process. Recovery = time until the server was back to full service (fault-specific; see the notes).',

@@ -1,12 +1,13 @@
 // `make reliability`: every fault of issue 8 against every model variant, at full scale
 // (≈ 25 min on 2 cores), or QUICK (≈ 5 min). Writes results/reliability.md and .json.
-//   node reliability/run.ts [--quick] [--models a,b] [--faults x,y] [--seed n] [--soak-seconds s] [--out dir]
+//   node reliability/run.ts [--quick] [--models a,b] [--faults x,y] [--seed n] [--soak-seconds s] [--out dir] [--update]
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VARIANTS } from '../test/helpers/variants.ts';
 import type { FaultContext, FaultResult, Variant } from './lib.ts';
 import { FAULTS } from './faults/index.ts';
-import { writeReport } from './report.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeReport, type RunInfo } from './report.ts';
 
 const argv = await yargs(hideBin(process.argv))
   .option('quick', { type: 'boolean', default: false, describe: 'small scale (≈ 5 min for all models)' })
@@ -15,6 +16,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('seed', { type: 'number', describe: 'fuzz seed (default: random, printed and recorded)' })
   .option('soak-seconds', { type: 'number', describe: 'soak duration per model (default 150 full, 20 quick)' })
   .option('out', { type: 'string', default: 'results' })
+  .option('update', { type: 'boolean', default: false, describe: 'replace only the rows run now in the existing <out>/reliability.json, keep the rest' })
   .strict()
   .help()
   .parseAsync();
@@ -32,6 +34,18 @@ const seed = argv.seed ?? Math.floor(Math.random() * 2 ** 31);
 const soakSeconds = argv['soak-seconds'];
 
 const started = Date.now();
+// --update: the earlier run's rows and header stay; rows run now replace theirs in place.
+const previous: { info: RunInfo; results: FaultResult[] } | null =
+  argv.update && existsSync(`${argv.out}/reliability.json`) ? JSON.parse(readFileSync(`${argv.out}/reliability.json`, 'utf8')) : null;
+const report = (results: FaultResult[]) => {
+  const now: RunInfo = { scale, startedAt: new Date(started).toISOString(), durationS: Math.round((Date.now() - started) / 1000), seed, node: process.version, models: variants.map((v) => v.name), faults: faultNames };
+  if (!previous) return writeReport(argv.out, now, results);
+  if (previous.info.scale !== scale) throw new Error(`--update: ${argv.out}/reliability.json is a ${previous.info.scale}-scale run, this one is ${scale}`);
+  const merged = previous.results.map((old) => results.find((r) => r.variant === old.variant && r.fault === old.fault) ?? old);
+  for (const r of results) if (!merged.includes(r)) merged.push(r);
+  const reruns = [...(previous.info.reruns ?? []), { startedAt: now.startedAt, seed, models: now.models, faults: now.faults }];
+  return writeReport(argv.out, { ...previous.info, reruns }, merged);
+};
 console.log(`reliability: scale ${scale}, seed ${seed}, models ${variants.map((v) => v.name).join(', ')}, faults ${faultNames.join(', ')}`);
 const results: FaultResult[] = [];
 for (const variant of variants) {
@@ -49,9 +63,9 @@ for (const variant of variants) {
     }
     results.push(r);
     console.log(`${variant.name.padEnd(16)} ${fault.padEnd(12)} ${r.status.toUpperCase().padEnd(10)} ${(r.durationMs / 1000).toFixed(1).padStart(6)} s  ${r.reason}`);
-    writeReport(argv.out, { scale, startedAt: new Date(started).toISOString(), durationS: Math.round((Date.now() - started) / 1000), seed, node: process.version, models: variants.map((v) => v.name), faults: faultNames }, results);
+    report(results);
   }
 }
-const { md } = writeReport(argv.out, { scale, startedAt: new Date(started).toISOString(), durationS: Math.round((Date.now() - started) / 1000), seed, node: process.version, models: variants.map((v) => v.name), faults: faultNames }, results);
+const { md } = report(results);
 console.log(`wrote ${md} in ${Math.round((Date.now() - started) / 1000)} s`);
 process.exit(results.some((r) => r.status === 'fail') ? 1 : 0);
