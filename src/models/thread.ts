@@ -40,6 +40,10 @@ interface Slot {
   whenReady: Promise<void>;
   settleReady: (err?: Error) => void;
   exited: Promise<void>;
+  /** --queue-timeout for a connection waiting on this thread to start (cleared at hand-over). */
+  waitTimer: NodeJS.Timeout | null;
+  /** Sent away unused (its connection gave up waiting): its exit is expected. */
+  dismissed: boolean;
 }
 
 export class ThreadModel extends ModelBase {
@@ -153,7 +157,7 @@ export class ThreadModel extends ModelBase {
     let settleReady!: (err?: Error) => void;
     const whenReady = new Promise<void>((resolve, reject) => (settleReady = (err) => (err ? reject(err) : resolve())));
     whenReady.catch(() => {});
-    const slot: Slot = { worker: null, startedAt: 0, ready: false, ticket: null, socket: null, summary: null, whenReady, settleReady, exited: Promise.resolve() };
+    const slot: Slot = { worker: null, startedAt: 0, ready: false, ticket: null, socket: null, summary: null, whenReady, settleReady, exited: Promise.resolve(), waitTimer: null, dismissed: false };
     this.#startQueue.push(slot);
     this.#startMore();
     return slot;
@@ -204,7 +208,8 @@ export class ThreadModel extends ModelBase {
     if (slot.ticket) this.#handOver(slot);
   }
 
-  #assign(socket: Socket, ticket: ConnectionTicket): void {
+  /** `since`: when the connection started waiting (accepted, or queued), for --queue-timeout. */
+  #assign(socket: Socket, ticket: ConnectionTicket, since = performance.now()): void {
     this.#serving++;
     // Prefer a spare that is already ready; then one still starting (it started earlier than a
     // fresh one would); else start a thread for this connection.
@@ -222,10 +227,32 @@ export class ThreadModel extends ModelBase {
     slot.ticket = ticket;
     slot.socket = socket;
     if (slot.ready) this.#handOver(slot);
+    else if (this.ctx.options.queueTimeoutMs > 0) {
+      // Waiting for a thread to start is waiting too: under a connection flood, starts fall far
+      // behind, and without a bound these connections would hang unanswered.
+      slot.waitTimer = setTimeout(() => this.#giveUp(slot), Math.max(0, since + this.ctx.options.queueTimeoutMs - performance.now())).unref();
+    }
     this.#topUpSpares();
   }
 
+  /** Its connection waited --queue-timeout for this thread to start: refuse it; the thread becomes a spare, or leaves. */
+  #giveUp(slot: Slot): void {
+    slot.waitTimer = null;
+    const { socket, ticket } = slot;
+    if (!socket || !ticket) return;
+    slot.socket = null;
+    slot.ticket = null;
+    this.#serving--;
+    this.#queue.expired++;
+    ticket.refuse(socket, 'E_BUSY', `waited ${this.ctx.options.queueTimeoutMs / 1000} s for a connection thread; try again later`);
+    if (!this.#draining && this.#spares.length < this.ctx.options.spareThreads) this.#spares.push(slot);
+    else this.#dismiss(slot);
+    this.#pump();
+  }
+
   #handOver(slot: Slot): void {
+    if (slot.waitTimer) clearTimeout(slot.waitTimer);
+    slot.waitTimer = null;
     const socket = slot.socket!;
     slot.socket = null;
     const msg: ThreadConnectionMessage = { type: 'connection', id: slot.ticket!.id, socket };
@@ -235,6 +262,7 @@ export class ThreadModel extends ModelBase {
 
   #onExit(slot: Slot, code: number): void {
     this.#threads.delete(slot);
+    if (slot.waitTimer) clearTimeout(slot.waitTimer);
     const spare = this.#spares.indexOf(slot);
     if (spare >= 0) this.#spares.splice(spare, 1);
     const ticket = slot.ticket;
@@ -250,7 +278,7 @@ export class ThreadModel extends ModelBase {
         this.addSummary(slot.summary ?? undefined);
         ticket.closed(slot.summary ?? { reason: 'reset' });
       }
-    } else if (code !== 0 && !this.#closing && !this.#draining) {
+    } else if (code !== 0 && !this.#closing && !this.#draining && !slot.dismissed) {
       this.ctx.log.warn({ code }, 'spare thread exited');
     }
     this.#pump();
@@ -261,8 +289,8 @@ export class ThreadModel extends ModelBase {
 
   #pump(): void {
     while (!this.#closing && this.#queue.length > 0 && this.#serving < this.ctx.options.maxThreads) {
-      const { socket, ticket } = this.#queue.shift()!;
-      this.#assign(socket, ticket);
+      const { socket, ticket, since } = this.#queue.shift()!;
+      this.#assign(socket, ticket, since);
     }
   }
 
@@ -272,11 +300,15 @@ export class ThreadModel extends ModelBase {
   }
 
   #dismissSpares(): void {
-    for (const slot of this.#spares.splice(0)) {
-      if (slot.ready) slot.worker!.postMessage({ type: 'drain' } satisfies DrainMessage);
-      else if (slot.worker) void slot.worker.terminate(); // still loading: nothing to finish
-      else this.#startQueue.splice(this.#startQueue.indexOf(slot), 1); // never started
-    }
+    for (const slot of this.#spares.splice(0)) this.#dismiss(slot);
+  }
+
+  /** Sends away a thread that has no connection. */
+  #dismiss(slot: Slot): void {
+    slot.dismissed = true;
+    if (slot.ready) slot.worker!.postMessage({ type: 'drain' } satisfies DrainMessage);
+    else if (slot.worker) void slot.worker.terminate(); // still loading: nothing to finish
+    else this.#startQueue.splice(this.#startQueue.indexOf(slot), 1); // never started
   }
 }
 
