@@ -381,11 +381,12 @@ export function pick<T>(scale: Scale, test: T, quick: T, full: T): T {
 export const THREAD_MODELS = new Set(['thread', 'thread-pool', 'offload']);
 export const PROCESS_MODELS = new Set(['process', 'process-pool']);
 /**
- * Models that fork a child for every connection: connection rate is bounded by fork() (which also
- * blocks the accept loop while it runs), so faults that need thousands of connections in a fixed
+ * Models that start a thread or fork a child for every connection: their connection rate is
+ * bounded by that start-up (a fork also blocks the accept loop while it runs), and each start
+ * costs CPU the other connections feel. Faults that need thousands of connections in a fixed
  * time record that bound as a measured limitation instead of a failure, once all else held.
  */
-export const FORK_PER_CONNECTION = new Set(['process']);
+export const START_PER_CONNECTION: Record<string, string> = { process: 'a fork per connection', thread: 'a thread start per connection' };
 
 /** The value of a `--flag n` in a variant's flags, else the default. */
 export function flagValue(variant: Variant, flag: string, fallback: number): number {
