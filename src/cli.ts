@@ -37,7 +37,7 @@ function serveOptions(y: Argv) {
     .option('idle-timeout', { type: 'number', default: seconds(D.idleTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'close a connection that completes no request for this long' })
     .option('frame-timeout', { type: 'number', default: seconds(D.frameTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'a frame once started must arrive whole within this' })
     .option('request-timeout', { type: 'number', default: seconds(D.requestTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'answer E_TIMEOUT when a handler takes longer; a thread or child whose event loop stays blocked 1 s beyond it (a spinning handler) is ended and replaced' })
-    .option('queue-timeout', { type: 'number', default: seconds(D.queueTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'thread, process: a connection waiting for a thread/child this long gets E_BUSY' })
+    .option('queue-timeout', { type: 'number', default: seconds(D.queueTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'thread, thread-pool, process: a connection waiting this long for a thread/child gets E_BUSY' })
     .option('drain-timeout', { type: 'number', default: seconds(D.drainTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'on SIGTERM/SIGINT, force-close what is still open after this' })
     .option('threads', { type: 'number', default: D.threads, group: 'Thread models:', describe: 'thread-pool/offload: pool size (default: CPU cores)' })
     .option('connections-per-thread', { type: 'number', default: D.connectionsPerThread, group: 'Thread models:', describe: 'thread-pool: connections one thread multiplexes' })

@@ -305,9 +305,12 @@ describe.each(VARIANTS)('conformance: $name', ({ model, flags }) => {
 
     it('SIGTERM under load: every request sent before the signal is answered, then exit 0', async () => {
       const s = await startServer(model, flags);
-      const clients = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(s.port)));
+      // The sleeper is served (INFO answered) before the load starts, so its SLEEP is in flight.
       const sleeper = await RawPeer.connect(s.port);
+      await sleeper.write(infoFrame());
+      await sleeper.waitFrames(1, 15_000);
       await sleeper.write(sleepFrame(300));
+      const clients = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(s.port)));
       let signalled = false;
       const flushedBeforeSignal = new Map<RawPeer, number>();
       const sent = new Map<RawPeer, number>();
@@ -336,7 +339,7 @@ describe.each(VARIANTS)('conformance: $name', ({ model, flags }) => {
       await Promise.all(loads);
       await Promise.all(clients.map((p) => p.closed));
       expect(await s.exited).toBe(0);
-      expect(sleeper.frames[0]?.op, 'the SLEEP in flight at SIGTERM is answered').toBe(Op.SLEEP);
+      expect(sleeper.frames[1]?.op, 'the SLEEP in flight at SIGTERM is answered').toBe(Op.SLEEP);
       let answered = 0;
       clients.forEach((peer, c) => {
         const real = peer.frames.filter((f) => f.op === Op.ECHO);
@@ -344,7 +347,9 @@ describe.each(VARIANTS)('conformance: $name', ({ model, flags }) => {
         real.forEach((f, i) => expect(f.payload.toString()).toBe(`${c}/${i}`));
         // …the only other answer allowed is E_SHUTTING_DOWN, after the real ones…
         for (const f of peer.frames.slice(real.length)) expect(errorCode(f.payload)).toBe('E_SHUTTING_DOWN');
-        // …and nothing written before the signal went unanswered.
+        // …and nothing written before the signal went unanswered — except on a connection still
+        // waiting for a child (process: nothing of it was read), refused whole (docs/PROTOCOL.md).
+        if (real.length === 0 && peer.frames.length > 0) return;
         expect(real.length, `client ${c}`).toBeGreaterThanOrEqual(flushedBeforeSignal.get(peer)!);
         answered += real.length;
       });

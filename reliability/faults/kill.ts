@@ -83,7 +83,9 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     Object.assign(rec.metrics, { kills, ok: load.ok, lost: load.lost, errors: load.errors, errorCodes: load.errorCodes, connFailures: load.connFailures, affectedShare: Math.round((affected / Math.max(1, affected + load.ok)) * 10000) / 100, victims: victims.slice(0, 10) });
     rec.reasonNote = `${affected} affected vs ${load.ok} unaffected requests`;
     rec.check('server alive', server.alive());
-    rec.check('parts were killed', kills >= (scale === 'test' ? 1 : Math.floor(durationMs / 1000)), `${kills}`);
+    // One attempt every 500 ms; an attempt can miss (offload: the thread picked is already
+    // ending), so at least one kill per 2 s is required, and the count is reported.
+    rec.check('parts were killed (≥ 1 per 2 s)', kills >= (scale === 'test' ? 1 : Math.floor(durationMs / 2000)), `${kills} in ${durationMs / 1000} s`);
     rec.check('no wrong answer (only the killed part\'s requests fail)', !load.errorCodes.WRONG_ANSWER, JSON.stringify(load.errorCodes));
     const allowed = ['E_INTERNAL'];
     rec.check('errors only from the killed part (E_INTERNAL: its thread died under the request)', Object.keys(load.errorCodes).every((c) => allowed.includes(c)), JSON.stringify(load.errorCodes));

@@ -18,7 +18,9 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
   const pushMiB = pick(scale, 48, 128, 512);
-  const readers = pick(scale, 1, 4, 8);
+  // Connection-bound models keep a slot for the other clients (slow peers holding every slot is
+  // the slowloris fault's subject, not this one's).
+  const readers = Math.max(1, Math.min(pick(scale, 1, 4, 8), connectionCapacity(variant) - 1));
   const server = await startServer(variant, []);
   rec.load = `4 ECHO clients alongside`;
   rec.injected = `${readers} non-reading client(s), each pipelining up to ${pushMiB} MiB of 64 KiB ECHOs`;

@@ -48,7 +48,8 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     rec.notApplicable = 'soak runs only in make reliability';
     return rec.result();
   }
-  const seconds = ctx.soakSeconds ?? pick(scale, 20, 20, 150);
+  // 90 s per model keeps the full run within its 25-minute budget; --soak-seconds 300 is the long one.
+  const seconds = ctx.soakSeconds ?? pick(scale, 20, 20, 90);
   const sampleMs = pick(scale, 2000, 2000, 5000);
   const clients = Math.max(1, Math.min(8, connectionCapacity(variant) - 2));
   const server = await startServer(variant, []);

@@ -14,6 +14,7 @@ import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+import { WaitQueue } from './wait-queue.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
 let channels = 0;
@@ -24,8 +25,10 @@ export class ThreadPoolModel extends ModelBase {
   #pool!: Piscina;
   #drains: BroadcastChannel | null = null;
   #died = 0; // connections lost with their thread
-  #inPool = 0; // connection tasks running or waiting in piscina
+  #running = 0; // connection tasks given to piscina (≤ capacity: piscina's own queue stays empty)
   readonly #capacity: number; // threads × K: connections served at once
+  /** Connections beyond capacity wait here, unread, bounded by --queue and --queue-timeout. */
+  readonly #waiting: WaitQueue;
 
   constructor(ctx: ModelContext) {
     super('thread-pool', ctx);
@@ -37,6 +40,7 @@ export class ThreadPoolModel extends ModelBase {
       drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
     };
     this.#capacity = ctx.options.threads * ctx.options.connectionsPerThread;
+    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a pool thread');
   }
 
   protected async onStart(): Promise<void> {
@@ -73,33 +77,44 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
-    const limit = this.ctx.options.queue;
-    // Counted here rather than read from piscina so --queue 0 means "no waiting" and the
-    // decision is made while the socket is still ours to refuse.
-    if (this.#inPool >= this.#capacity + limit) {
-      ticket.refuse(socket, 'E_BUSY', `all ${this.ctx.options.threads} threads full and ${limit} connections waiting`);
+    if (this.#running < this.#capacity) return this.#run(socket, ticket);
+    // Queued here rather than in piscina, so --queue 0 means "no waiting", a refusal is decided
+    // while the socket is still ours, and --queue-timeout can take a connection back out.
+    if (this.#waiting.length >= this.ctx.options.queue) {
+      ticket.refuse(socket, 'E_BUSY', `all ${this.ctx.options.threads} threads full and ${this.ctx.options.queue} connections waiting`);
       return;
     }
-    this.#inPool++;
+    this.#waiting.push(socket, ticket);
+  }
+
+  #run(socket: Socket, ticket: ConnectionTicket): void {
+    this.#running++;
     const task: PoolTask = { type: 'connection', id: ticket.id, socket };
     this.#pool.run(task, { transferList: [socket] as never }).then(
       (summary: ConnectionSummary) => {
-        this.#inPool--;
         this.addSummary(summary);
         ticket.closed(summary);
+        this.#next();
       },
       (err: Error) => {
-        this.#inPool--;
         // The thread died (crash, process.exit, memory limit) or the pool was destroyed: the
         // connection went with it. piscina starts a replacement thread by itself.
-        socket.destroy(); // no-op once moved; closes it if it was still queued here
+        socket.destroy(); // no-op once moved; closes it if it was still queued in piscina
         if (this.state !== 'closed' && !/Terminating worker thread/.test(err.message)) {
           this.#died++;
           this.ctx.log.warn({ err, connection: ticket.id }, 'connection lost with its thread');
         }
         ticket.closed({ reason: 'reset' });
+        this.#next();
       },
     );
+  }
+
+  /** A connection task ended: the oldest waiting connection takes its place. */
+  #next(): void {
+    this.#running--;
+    const w = this.state === 'closed' ? undefined : this.#waiting.shift();
+    if (w) this.#run(w.socket, w.ticket);
   }
 
   protected async onDrain(): Promise<void> {
@@ -109,6 +124,10 @@ export class ThreadPoolModel extends ModelBase {
 
   protected async onClose(): Promise<void> {
     this.#watchdog.stop();
+    for (const { socket, ticket } of this.#waiting.take()) {
+      socket.destroy();
+      ticket.closed({ reason: 'destroyed' });
+    }
     this.#drains?.close();
     this.#drains = null;
     await this.#pool?.destroy();
@@ -119,7 +138,7 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected queued(): number {
-    return Math.max(0, this.#inPool - this.#capacity);
+    return this.#waiting.length;
   }
 
   protected extraStats(): Record<string, unknown> {
@@ -128,6 +147,7 @@ export class ThreadPoolModel extends ModelBase {
       connectionsPerThread: this.ctx.options.connectionsPerThread,
       connectionsLostWithThread: this.#died,
       threadsTerminatedStuck: this.#watchdog.terminated,
+      queueTimedOut: this.#waiting.expired,
     };
   }
 }

@@ -78,7 +78,7 @@ export const DEFAULT_OPTIONS: FilledServerOptions = Object.freeze({
   dispatch: 'least-connections',
   maxConnectionsPerChild: 0,
   queue: 1024,
-  queueTimeoutMs: 10_000,
+  queueTimeoutMs: 30_000,
   logLevel: 'info',
 });
 

@@ -46,8 +46,14 @@ export interface ServeOptions {
   counters?: ConnectionCounters;
 }
 
-/** After a graceful drain starts, requests read within this window are still served normally. */
+/**
+ * After a graceful drain starts, a connection is still served normally until it has been quiet
+ * (nothing read, not paused by back-pressure) for this long: requests that were already in the
+ * kernel's buffer at the signal get read and answered however busy the loop is.
+ */
 export const DRAIN_GRACE_MS = 50;
+/** …but a peer that keeps sending is cut off (E_SHUTTING_DOWN) after this. */
+export const DRAIN_GRACE_MAX_MS = 500;
 /** After we send FIN we read and discard until the peer's FIN, so unread input never turns our close into a reset. */
 export const LINGER_MS = 2_000;
 
@@ -84,6 +90,8 @@ export class Connection {
   #closing = false; // no more reading; end once the queue is flushed
   #finished = false; // we sent FIN
   #refusing = false; // drain grace over: new frames get E_SHUTTING_DOWN
+  #draining = false;
+  #readAt = 0; // performance.now() of the last chunk read (drain: quiet detection)
   #reason: CloseReason | null = null;
 
   #idleTimer: NodeJS.Timeout | null = null;
@@ -124,17 +132,29 @@ export class Connection {
   }
 
   /**
-   * Graceful shutdown: keep serving for a short grace (requests already in the kernel's buffer
-   * when the signal came are read and answered), then stop reading, answer what is
-   * outstanding, and close our side.
+   * Graceful shutdown: keep serving until the connection is quiet (requests already in the
+   * kernel's buffer when the signal came are read and answered), then stop reading, answer what
+   * is outstanding, and close our side.
    */
   drain(graceMs = DRAIN_GRACE_MS): void {
-    if (this.#otherTimer || this.#closing || this.#finished) return;
-    this.#otherTimer = setTimeout(() => {
+    if (this.#draining || this.#closing || this.#finished) return;
+    this.#draining = true;
+    const started = performance.now();
+    const check = () => {
       this.#otherTimer = null;
-      this.#refusing = true;
-      this.#closeAfterFlush('drained');
-    }, graceMs).unref();
+      // Decide after the loop's poll phase: whatever the kernel holds for this socket now is
+      // read first, so a busy loop (timers fire late) cannot make a full buffer look quiet.
+      setImmediate(() => {
+        if (this.#closing || this.#finished) return;
+        const now = performance.now();
+        const quiet = now - this.#readAt >= graceMs && (this.#reading || this.#peerEnded);
+        if (quiet || now - started >= DRAIN_GRACE_MAX_MS) {
+          this.#refusing = true;
+          this.#closeAfterFlush('drained');
+        } else this.#otherTimer = setTimeout(check, graceMs).unref();
+      });
+    };
+    this.#otherTimer = setTimeout(check, graceMs).unref();
   }
 
   /** Forced close: outstanding responses are dropped. */
@@ -149,6 +169,7 @@ export class Connection {
     // Lingering after our FIN: discard. (While closing we have paused, so nothing arrives.)
     if (this.#finished || this.#closing) return;
     const socket = this.#socket;
+    if (this.#draining) this.#readAt = performance.now();
     socket.cork();
     this.#framesThisPush = 0;
     const err = this.#decoder.push(chunk, this.#onFrame);

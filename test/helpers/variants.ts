@@ -14,7 +14,9 @@ export const VARIANTS: Variant[] = [
   // concurrent start-ups add no throughput (measured: 64 vs 8 at once, same total time). Four
   // warm spares: the SLEEP test needs a second connection served while the first sleeps, i.e. a
   // child ready without a fork.
-  { name: 'process', model: 'process', flags: ['--spare-processes', '4', '--max-processes', '16'] },
+  // --queue-timeout 120: the 200-client conformance test passes through 16 children in ≈ 30 s
+  // here, near the 30 s default; a contended CI machine must not turn waiting into E_BUSY.
+  { name: 'process', model: 'process', flags: ['--spare-processes', '4', '--max-processes', '16', '--queue-timeout', '120'] },
   // process-pool: two children pinned (not "CPU cores") so both policies really choose.
   { name: 'process-pool least-connections', model: 'process-pool', flags: ['--processes', '2', '--dispatch', 'least-connections'] },
   { name: 'process-pool round-robin', model: 'process-pool', flags: ['--processes', '2', '--dispatch', 'round-robin'] },
