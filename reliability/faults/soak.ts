@@ -1,7 +1,7 @@
 // Fault 10 — soak: a mixed workload (ECHO, WORK, SLEEP, connection churn) at about half of the
 // capacity measured just before, sampling the server tree's RSS, anonymous RSS (the heap-ish
 // part: JS heap + malloc; V8's heap itself is not visible from outside), open fds, threads and
-// children every 5 s. After warm-up (first 20 %) the trend must be flat; 0 errors, 0 lost.
+// children every 5 s. After warm-up (first 20 %, at least 30 s) the trend must be flat; 0 errors, 0 lost.
 import { readFileSync } from 'node:fs';
 import { Op } from '../../src/shared/protocol.ts';
 import { connectionCapacity, echoOk, pick, Recorder, round, runLoad, sleep, START_PER_CONNECTION, startServer, type FaultContext, type FaultResult } from '../lib.ts';
@@ -76,7 +76,8 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       runLoad({ port: server.port, clients: 1, durationMs: seconds * 1000, request: mixed, pauseMs: 5, churnEvery: 10 }),
     ]);
     clearInterval(sampler);
-    const steady = samples.slice(Math.floor(samples.length * 0.2));
+    // Warm-up: the first 20 % or 30 s, whichever is longer (heaps and caches grow to their working size).
+    const steady = samples.filter((x, i) => i >= Math.floor(samples.length * 0.2) && x.t * 60 >= 30);
     const xs = steady.map((s) => s.t);
     const mib = (b: number) => b / 2 ** 20;
     const rssSlope = slope(xs, steady.map((s) => mib(s.rss)));
