@@ -2,6 +2,9 @@
 // after another (a few at a time, like a thread-per-connection server) and prints the
 // process's RSS every `every` workers. Reference for the `thread` model's RSS growth per
 // connection (reliability soak): run `node bench/worker-churn-rss.mjs 3000 500`.
+// Measured on Node 26.10 (2-core VM, 2026-11-25): 88.0 → 114.4 MiB from 500 to 3,000 workers,
+// ≈ 11 KiB kept per ended worker; the `thread` server under the same churn (4,000 connections,
+// 4 at a time) kept ≈ 11.4 KiB per connection (164.4 → 203.4 MiB from 500 to 4,000): the same.
 import { Worker } from 'node:worker_threads';
 
 const [total = 3000, every = 500, parallel = 4] = process.argv.slice(2).map(Number);
