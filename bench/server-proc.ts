@@ -2,9 +2,10 @@
 // reference echo, or an echo server this project did not write (Python's socketserver). Each is
 // started on 127.0.0.1 port 0, ready once it prints its "listening on HOST:PORT" line, and
 // stopped with SIGTERM (SIGKILL after a deadline; leftover children of it are killed too).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { descendants, procAvailable, readStat } from './proctree.ts';
+import { spawnListening } from './spawn-listening.ts';
 
 export const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 export const REFERENCE = fileURLToPath(new URL('./reference-server.ts', import.meta.url));
@@ -81,11 +82,6 @@ export function serverCommand(target: Target, flags: string[] = []): string[] {
   }
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
-
 export async function startTarget(target: Target, flags: string[] = [], { startTimeoutMs = 20_000, env = {} as NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   if (target.kind === 'remote') {
     return {
@@ -99,47 +95,16 @@ export async function startTarget(target: Target, flags: string[] = [], { startT
     };
   }
   const command = serverCommand(target, flags);
-  const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  running.add(proc);
-  let err = '';
-  let out = '';
+  const { proc, port, exited, stderr } = await spawnListening(command, { env, startTimeoutMs, name: target.name, stderrCap: 20_000 });
   let status: number | string | null = null;
-  proc.stderr!.on('data', (d) => {
-    if (err.length < 20_000) err += d;
-  });
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      status = code ?? signal ?? -1;
-      resolve(status);
-    }),
-  );
-  proc.on('error', (e) => (err += `\nspawn failed: ${e.message}`));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`${target.name} did not print its listening line within ${startTimeoutMs} ms; stderr: ${err.slice(-2000)}`));
-    }, startTimeoutMs);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on \S+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${target.name} exited (${code}) before listening; stderr: ${err.slice(-2000)}`));
-    });
-  });
+  void exited.then((s) => (status = s));
   const pid = proc.pid!;
   return {
     host: '127.0.0.1',
     port,
     pid,
     command,
-    stderr: () => err,
+    stderr,
     exitStatus: () => status,
     async stop(timeoutMs = 5000) {
       // Note the tree first: children of a server that dies hard must not outlive the cell.

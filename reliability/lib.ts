@@ -1,9 +1,10 @@
 // What every fault needs: a real server process (the CLI) on 127.0.0.1, port 0; raw and
 // closed-loop clients; latency figures; and the shape of a fault's result. Used both by
 // `make reliability` (reliability/run.ts) and by the small fault tests in test/faults/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { spawnListening } from '../bench/spawn-listening.ts';
 import { FrameClient } from '../src/shared/client.ts';
 import { Op, parseError } from '../src/shared/protocol.ts';
 import { procStats, type ProcStats } from './procstats.ts';
@@ -156,49 +157,17 @@ export interface Server {
   kill(): Promise<number | string>;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
-
 export async function startServer(variant: Variant, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Server> {
   const args = [CLI, 'serve', '--model', variant.model, '--port', '0', '--log-level', 'warn', ...variant.flags, ...flags];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  running.add(proc);
-  let err = '';
-  let out = '';
-  proc.stderr!.on('data', (d) => {
-    if (err.length < 200_000) err += d;
-  });
+  const { proc, port, exited, stderr } = await spawnListening([process.execPath, ...args], { env, stderrCap: 200_000 });
   let done = false;
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      done = true;
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; stderr:\n${err}`)), 20_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on \S+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening; stderr:\n${err}`));
-    });
-  });
+  void exited.then(() => (done = true));
   const pid = proc.pid!;
   const server: Server = {
     port,
     pid,
     proc,
-    stderr: () => err,
+    stderr,
     exited,
     alive: () => !done,
     stats: () => procStats(pid),

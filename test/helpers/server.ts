@@ -1,8 +1,9 @@
 // Starts the real CLI (`node src/cli.ts serve …`) as a child process on 127.0.0.1, port 0,
 // and reads the port it announces. Every server started here is stopped after its test file.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { spawnListening } from '../../bench/spawn-listening.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -27,40 +28,14 @@ export async function startServer(model: string, flags: string[] = [], env: Node
   // Quiet by default; a test that reads the logs passes its own --log-level (yargs turns a
   // repeated flag into an array, so never pass it twice).
   const quiet = flags.includes('--log-level') ? [] : ['--log-level', 'warn'];
-  const proc = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', ...quiet, ...flags], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const { proc, port, exited, stderr } = await spawnListening([process.execPath, CLI, 'serve', '--model', model, '--port', '0', ...quiet, ...flags], { env, startTimeoutMs: 15_000 });
   running.add(proc);
-  let err = '';
-  let out = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s; stderr:\n${err}`)), 15_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on \S+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening; stderr:\n${err}`));
-    });
-  });
+  void exited.then(() => running.delete(proc));
   return {
     port,
     pid: proc.pid!,
     proc,
-    stderr: () => err,
+    stderr,
     exited,
     async stop(timeoutMs = 15_000) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
