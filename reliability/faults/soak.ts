@@ -76,8 +76,10 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       runLoad({ port: server.port, clients: 1, durationMs: seconds * 1000, request: mixed, pauseMs: 5, churnEvery: 10 }),
     ]);
     clearInterval(sampler);
-    // Warm-up: the first 20 % or 30 s, whichever is longer (heaps and caches grow to their working size).
-    const steady = samples.filter((x, i) => i >= Math.floor(samples.length * 0.2) && x.t * 60 >= 30);
+    // Warm-up: the first 20 % or 30 s, whichever is longer, but never more than half the run
+    // (heaps and caches grow to their working size).
+    const warmupS = Math.min(30, seconds / 2);
+    const steady = samples.filter((x, i) => i >= Math.floor(samples.length * 0.2) && x.t * 60 >= warmupS);
     const xs = steady.map((s) => s.t);
     const mib = (b: number) => b / 2 ** 20;
     const rssSlope = slope(xs, steady.map((s) => mib(s.rss)));
