@@ -69,7 +69,7 @@ export class ProcessModel extends ModelBase {
     // child is already starting gets it (and is drained at once); the others are refused
     // E_SHUTTING_DOWN: nothing of theirs was read, so the peer knows none of it was processed,
     // and forking a child per queued connection during shutdown would outlast any drain timeout.
-    for (const w of this.#waiting.take(this.#starting)) w.ticket.refuse(w.socket, 'E_SHUTTING_DOWN', 'server is shutting down; nothing was read from this connection');
+    this.#waiting.refuseAll('E_SHUTTING_DOWN', 'server is shutting down; nothing was read from this connection', this.#starting);
     for (const child of this.#idle.splice(0)) child.drain();
     for (const child of this.#children) if (child.state === 'retiring') child.drain();
     this.#replenish();
@@ -79,10 +79,7 @@ export class ProcessModel extends ModelBase {
     this.#draining = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#forkScheduled) clearImmediate(this.#forkScheduled);
-    for (const { socket, ticket } of this.#waiting.take()) {
-      socket.destroy();
-      ticket.closed({ requests: 0, errors: 0, reason: 'destroyed' });
-    }
+    this.#waiting.destroyAll();
     const children = [...this.#children];
     for (const child of children) child.drain();
     const all = Promise.all(children.map((c) => c.gone));
@@ -229,6 +226,6 @@ export class ProcessModel extends ModelBase {
   }
 
   #refuseWaiting(why: string): void {
-    for (const { socket, ticket } of this.#waiting.take()) ticket.refuse(socket, 'E_BUSY', why);
+    this.#waiting.refuseAll('E_BUSY', why);
   }
 }

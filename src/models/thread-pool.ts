@@ -124,10 +124,7 @@ export class ThreadPoolModel extends ModelBase {
 
   protected async onClose(): Promise<void> {
     this.#watchdog.stop();
-    for (const { socket, ticket } of this.#waiting.take()) {
-      socket.destroy();
-      ticket.closed({ reason: 'destroyed' });
-    }
+    this.#waiting.destroyAll();
     this.#drains?.close();
     this.#drains = null;
     await this.#pool?.destroy();

@@ -105,10 +105,7 @@ export class ThreadModel extends ModelBase {
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
-    for (const { socket, ticket } of this.#queue.take()) {
-      socket.destroy();
-      ticket.closed({ reason: 'destroyed' });
-    }
+    this.#queue.destroyAll();
     for (const slot of this.#startQueue.splice(0)) {
       slot.socket?.destroy();
       slot.ticket?.closed({ reason: 'destroyed' });

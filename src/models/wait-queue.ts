@@ -6,6 +6,7 @@
 // without this a flood or slow peers holding every slot would leave the rest hanging unanswered.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import type { ErrorCode } from '../shared/errors.ts';
 
 export interface Waiting {
   socket: Socket;
@@ -52,9 +53,17 @@ export class WaitQueue {
     return this.#items.pop();
   }
 
-  /** Empties the queue; `keep` oldest stay. */
-  take(keep = 0): Waiting[] {
-    return this.#items.splice(keep);
+  /** Refuses every waiting connection but the `keep` oldest (still unread: the peer gets the code). */
+  refuseAll(code: ErrorCode, message: string, keep = 0): void {
+    for (const { socket, ticket } of this.#items.splice(keep)) ticket.refuse(socket, code, message);
+  }
+
+  /** Closing: every waiting connection is dropped. */
+  destroyAll(): void {
+    for (const { socket, ticket } of this.#items.splice(0)) {
+      socket.destroy();
+      ticket.closed({ reason: 'destroyed' });
+    }
   }
 
   #arm(): void {
