@@ -1,11 +1,12 @@
 // `make reliability`: every fault of issue 8 against every model variant, at full scale
-// (≈ 25 min on 2 cores), or QUICK (≈ 5 min). Writes results/reliability.md and .json.
+// (≤ 25 min on 2 cores), or QUICK (≤ 5 min). Writes results/reliability.md and .json.
 //   node reliability/run.ts [--quick] [--models a,b] [--faults x,y] [--seed n] [--soak-seconds s] [--out dir] [--update]
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VARIANTS } from '../test/helpers/variants.ts';
 import type { FaultContext, FaultResult, Variant } from './lib.ts';
 import { FAULTS } from './faults/index.ts';
+import { runTogether as runSoaksTogether } from './faults/soak.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeReport, type RunInfo } from './report.ts';
 
@@ -14,7 +15,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('models', { type: 'string', describe: 'comma-separated model or variant names (default: all)' })
   .option('faults', { type: 'string', describe: `comma-separated: ${Object.keys(FAULTS).join(', ')}` })
   .option('seed', { type: 'number', describe: 'fuzz seed (default: random, printed and recorded)' })
-  .option('soak-seconds', { type: 'number', describe: 'soak duration per model (default 90 full, 20 quick)' })
+  .option('soak-seconds', { type: 'number', describe: 'soak duration (default 300 full, 20 quick); every model soaks at once' })
   .option('out', { type: 'string', default: 'results' })
   .option('update', { type: 'boolean', default: false, describe: 'replace only the rows run now in the existing <out>/reliability.json, keep the rest' })
   .strict()
@@ -48,24 +49,35 @@ const report = (results: FaultResult[]) => {
 };
 console.log(`reliability: scale ${scale}, seed ${seed}, models ${variants.map((v) => v.name).join(', ')}, faults ${faultNames.join(', ')}`);
 const results: FaultResult[] = [];
+// Rows in report order (model, then fault), whatever order they finished in.
+const ordered = () =>
+  [...results].sort((x, y) => variants.findIndex((v) => v.name === x.variant) - variants.findIndex((v) => v.name === y.variant) || faultNames.indexOf(x.fault) - faultNames.indexOf(y.fault));
+const record = (r: FaultResult) => {
+  results.push(r);
+  console.log(`${r.variant.padEnd(16)} ${r.fault.padEnd(12)} ${r.status.toUpperCase().padEnd(10)} ${(r.durationMs / 1000).toFixed(1).padStart(6)} s  ${r.reason}`);
+  report(ordered());
+};
+const context = (variant: Variant, fault: string): FaultContext => ({
+  variant, scale, seed, log: (m) => console.log(`  [${variant.name}/${fault}] ${m}`), ...(soakSeconds ? { soakSeconds } : {}),
+});
+const runnerError = (fault: string, variant: Variant, err: unknown, t0: number): FaultResult => ({
+  fault, model: variant.model, variant: variant.name, status: 'fail', reason: `runner error: ${(err as Error).message.split('\n')[0]}`,
+  load: '', injected: '', inputs: 0, lost: 0, crashes: 0, peakRssMb: 0, recoveryMs: null, durationMs: Math.round(performance.now() - t0), checks: [], metrics: {},
+});
 for (const variant of variants) {
   for (const fault of faultNames) {
-    const ctx: FaultContext = { variant, scale, seed, log: (m) => console.log(`  [${variant.name}/${fault}] ${m}`), ...(soakSeconds ? { soakSeconds } : {}) };
+    if (fault === 'soak') continue;
     const t0 = performance.now();
-    let r: FaultResult;
-    try {
-      r = await FAULTS[fault]!(ctx);
-    } catch (err) {
-      r = {
-        fault, model: variant.model, variant: variant.name, status: 'fail', reason: `runner error: ${(err as Error).message.split('\n')[0]}`,
-        load: '', injected: '', inputs: 0, lost: 0, crashes: 0, peakRssMb: 0, recoveryMs: null, durationMs: Math.round(performance.now() - t0), checks: [], metrics: {},
-      };
-    }
-    results.push(r);
-    console.log(`${variant.name.padEnd(16)} ${fault.padEnd(12)} ${r.status.toUpperCase().padEnd(10)} ${(r.durationMs / 1000).toFixed(1).padStart(6)} s  ${r.reason}`);
-    report(results);
+    record(await FAULTS[fault]!(context(variant, fault)).catch((err) => runnerError(fault, variant, err, t0)));
   }
 }
-const { md } = report(results);
+// The soaks run last and side by side (see faults/soak.ts): one after another they would take
+// longer than the whole run's budget.
+if (faultNames.includes('soak')) {
+  const t0 = performance.now();
+  const soaks = await runSoaksTogether(variants.map((v) => context(v, 'soak'))).catch((err) => variants.map((v) => runnerError('soak', v, err, t0)));
+  soaks.forEach(record);
+}
+const { md } = report(ordered());
 console.log(`wrote ${md} in ${Math.round((Date.now() - started) / 1000)} s`);
 process.exit(results.some((r) => r.status === 'fail') ? 1 : 0);

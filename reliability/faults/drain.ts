@@ -11,7 +11,7 @@ export const name = 'drain';
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  const clients = pick(scale, 50, 200, 200);
+  const clients = pick(scale, 50, 100, 200);
   // Connection-bound variants queue what they cannot serve; queued connections are answered
   // E_SHUTTING_DOWN at the signal (nothing of theirs was read), which the check allows.
   const server = await startServer(variant, ['--max-connections', '20000', '--drain-timeout', '20']);

@@ -45,9 +45,11 @@ function attempt(port: number, localAddress: string | undefined, holdMs: number,
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  const total = pick(scale, 500, 5000, 20_000);
+  const total = pick(scale, 500, 3000, 20_000);
   const maxConn = pick(scale, 50, 500, 1000);
   const perIp = Math.floor(maxConn * 0.8);
+  // More at once than the per-address limit, so the flood is over a limit from the start (below
+  // it, connection-bound models would queue every connect until --queue-timeout instead).
   const concurrency = pick(scale, 100, 400, 800);
   const budgetMs = pick(scale, 5000, 10_000, 10_000);
   const holdMs = pick(scale, 200, 300, 300);

@@ -163,7 +163,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   const targetInputs = pick(scale, 2000, 20_000, 100_000);
   const concurrency = 16;
   // Wall-clock cap so every run stops by itself (fork-per-connection models are slow to fuzz).
-  const budgetMs = pick(scale, 40_000, 40_000, 60_000);
+  const budgetMs = pick(scale, 40_000, 10_000, 60_000);
   const seed = ctx.seed ?? Math.floor(Math.random() * 2 ** 31);
   const server = await startServer(variant, ['--max-frame', String(MAX_FRAME), '--max-work', String(MAX_WORK), '--request-timeout', String(REQUEST_TIMEOUT_MS / 1000)]);
   rec.load = `${concurrency} fuzz connections at a time`;

@@ -68,7 +68,7 @@ async function misbehave(p: Peer, op: number, timeoutMs: number): Promise<string
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  const timeoutS = pick(scale, 1, 2, 2);
+  const timeoutS = pick(scale, 1, 1, 2);
   // Bystanders plus the victim must fit in what the variant serves at once.
   const others = Math.max(1, Math.min(pick(scale, 4, 8, 16), connectionCapacity(variant) - 1));
   const flags = ['--handler', FAULTY_HANDLER, '--request-timeout', String(timeoutS), '--drain-timeout', '1'];

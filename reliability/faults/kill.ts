@@ -18,7 +18,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     rec.notApplicable = 'no worker threads or children to kill';
     return rec.result();
   }
-  const durationMs = pick(scale, 3000, 10_000, 30_000);
+  const durationMs = pick(scale, 3000, 5000, 30_000);
   const clients = Math.max(1, Math.min(pick(scale, 8, 16, 16), connectionCapacity(variant) - 1));
   const server = await startServer(variant, ['--handler', FAULTY_HANDLER]);
   rec.load = `${clients} closed-loop clients (ECHO + WORK 200), ${durationMs / 1000} s, reconnecting after a failure`;

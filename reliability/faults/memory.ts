@@ -15,7 +15,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
   const mb = 64;
-  const rounds = pick(scale, 1, 2, 3);
+  const rounds = pick(scale, 1, 1, 3);
   const isEventLoop = variant.model === 'event-loop';
   const bystanderCount = Math.max(1, Math.min(4, connectionCapacity(variant) - 1));
   const server = await startServer(

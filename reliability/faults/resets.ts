@@ -102,7 +102,7 @@ export async function inProcessTimerCheck(rounds: number): Promise<{ before: num
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  const rounds = pick(scale, 10, 50, 200);
+  const rounds = pick(scale, 10, 20, 200);
   const server = await startServer(variant, []);
   rec.load = 'resets only, then an ECHO check';
   rec.injected = `${rounds} resets mid-frame + ${rounds} mid-pipeline (50 reqs incl. SLEEP/WORK) + ${Math.ceil(rounds / 10)} during 4×1 MiB replies`;

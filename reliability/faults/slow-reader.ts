@@ -17,7 +17,7 @@ export const name = 'slow-reader';
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  const pushMiB = pick(scale, 48, 128, 512);
+  const pushMiB = pick(scale, 48, 64, 512);
   // Connection-bound models keep a slot for the other clients (slow peers holding every slot is
   // the slowloris fault's subject, not this one's).
   const readers = Math.max(1, Math.min(pick(scale, 1, 4, 8), connectionCapacity(variant) - 1));
@@ -60,7 +60,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
         if (sent[k]! % 16 === 0) await new Promise((r) => setImmediate(r));
       }
     });
-    const others = runLoad({ port: server.port, clients: 4, durationMs: pick(scale, 2000, 4000, 8000) });
+    const others = runLoad({ port: server.port, clients: 4, durationMs: pick(scale, 2000, 2000, 8000) });
     const sampler = setInterval(() => rec.sample(server.stats()), 200);
     const o = await others;
     stop = true;
