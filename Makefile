@@ -20,7 +20,7 @@ TSC    := $(NODE) node_modules/typescript/bin/tsc
 help:
 	@echo "make test        run the test suite (installs Node >= 24 and dependencies if needed)"
 	@echo "make bench       benchmark every model (QUICK=1 for a short run; BENCH_ARGS=--help for flags)"
-	@echo "make reliability fault tests at full scale → results/reliability.md (QUICK=1 ≈ 5 min)"
+	@echo "make reliability fault tests at full scale → results/reliability.md (≤ 25 min; QUICK=1 ≤ 5 min)"
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report against results/baseline.json (make bench-baseline rewrites it)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
@@ -60,7 +60,7 @@ bench-baseline: setup
 	$(NODE) bench/ci/run.ts --write-baseline $(BENCH_CI_ARGS)
 
 # Issue 8: every fault against every model; writes results/reliability.md (+ .json).
-# QUICK=1 ≈ 5 min; RELIABILITY_ARGS='--models event-loop,thread --faults fuzz,drain --seed 42'.
+# ≤ 25 min on 2 cores, QUICK=1 ≤ 5 min; RELIABILITY_ARGS='--models event-loop,thread --faults fuzz,drain --seed 42'.
 # Floods and slowloris open thousands of sockets: raise the soft fd limit (the server inherits it).
 reliability: setup
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); $(NODE) reliability/run.ts $(if $(QUICK),--quick) $(RELIABILITY_ARGS)

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeReport, type RunInfo } from './report.ts';
 
 const argv = await yargs(hideBin(process.argv))
-  .option('quick', { type: 'boolean', default: false, describe: 'small scale (≈ 5 min for all models)' })
+  .option('quick', { type: 'boolean', default: false, describe: 'small scale (≤ 5 min for all models)' })
   .option('models', { type: 'string', describe: 'comma-separated model or variant names (default: all)' })
   .option('faults', { type: 'string', describe: `comma-separated: ${Object.keys(FAULTS).join(', ')}` })
   .option('seed', { type: 'number', describe: 'fuzz seed (default: random, printed and recorded)' })
