@@ -4,9 +4,11 @@
 // results/ci-latest.json and prints a short table.
 // `make bench-baseline`: the same runs, written as the new baseline.
 //
-// Noise is the enemy on shared CI machines, so every metric is one that survives it: throughput
-// as a ratio of the bare Node echo server measured in the same round, CPU µs per request, WORK
-// throughput at the baseline's n (calibrated to ≈ 1 ms when the baseline was made); medians over rounds, a Mann–Whitney U test and
+// Noise is the enemy on shared CI machines, and so is a different machine (the same VM class ran
+// 1.5–2× faster one day than another here), so every metric is a ratio to something measured in
+// the same round: throughput and server CPU per request against the bare Node echo server, and
+// WORK throughput times the CPU one WORK request costs in this process (calibrated every round),
+// i.e. the cores' worth of handler work delivered. Medians over rounds, a Mann–Whitney U test and
 // a minimum effect before anything is called a regression (bench/ci/stats.ts).
 //
 // Exit codes: 0 no confident regression (including "too noisy to say", and no baseline yet);
@@ -39,41 +41,48 @@ interface MetricDef {
   key: string;
   label: string;
   direction: Direction;
-  /** The figure for one model in one round, given that round's cells; null when missing. */
-  value(cells: Map<string, CellResult>, model: string): number | null;
+  /** The figure for one model in one round; null when missing. */
+  value(round: Round, model: string): number | null;
+}
+
+/** One round's cells, and the CPU one WORK request cost in this process during it. */
+interface Round {
+  cells: Map<string, CellResult>;
+  workCpuUs: number;
 }
 
 const cellKey = (server: string, workload: string) => `${server}|${workload}`;
 const tput = (c: CellResult | undefined) => (c?.ok && c.throughput ? c.throughput : null);
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+const cpuPerRequest = (c: CellResult | undefined) => (c?.ok ? (c.serverTree?.cpuUsPerRequest ?? null) : null);
 
 export const METRICS: MetricDef[] = [
   {
     key: 'echo.ratio',
     label: 'echo-64B c=32 throughput ÷ reference',
     direction: 'higher-is-better',
-    value: (cells, m) => ratio(tput(cells.get(cellKey(m, 'echo-64B'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
+    value: ({ cells }, m) => ratio(tput(cells.get(cellKey(m, 'echo-64B'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
   },
   {
     key: 'echo.cpu',
-    label: 'echo-64B c=32 server CPU µs/request',
+    label: 'echo-64B c=32 server CPU per request ÷ reference',
     direction: 'lower-is-better',
-    value: (cells, m) => {
-      const c = cells.get(cellKey(m, 'echo-64B'));
-      return c?.ok ? (c.serverTree?.cpuUsPerRequest ?? null) : null;
-    },
+    value: ({ cells }, m) => ratio(cpuPerRequest(cells.get(cellKey(m, 'echo-64B'))), cpuPerRequest(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
   },
   {
-    key: 'work.tput',
-    label: 'work-1ms c=16 requests/s (the baseline\'s WORK n)',
+    key: 'work.cores',
+    label: 'work-1ms c=16 requests/s × CPU of one request (cores of WORK delivered)',
     direction: 'higher-is-better',
-    value: (cells, m) => tput(cells.get(cellKey(m, 'work-1ms'))),
+    value: ({ cells, workCpuUs }, m) => {
+      const t = tput(cells.get(cellKey(m, 'work-1ms')));
+      return t === null ? null : (t * workCpuUs) / 1e6;
+    },
   },
   {
     key: 'churn.ratio',
     label: 'churn c=8 connections/s ÷ reference',
     direction: 'higher-is-better',
-    value: (cells, m) => ratio(tput(cells.get(cellKey(m, 'churn'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'churn')))),
+    value: ({ cells }, m) => ratio(tput(cells.get(cellKey(m, 'churn'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'churn')))),
   },
 ];
 
@@ -82,8 +91,11 @@ export interface Samples {
   [series: string]: number[];
 }
 
+/** Bumped whenever a metric's meaning changes: a baseline of another schema is not compared. */
+export const CI_SCHEMA = 2;
+
 export interface CiRun {
-  schema: 1;
+  schema: number;
   createdAt: string;
   commit: { sha: string; short: string; dirty: boolean };
   machine: { cpuModel: string; cores: number; kernel: string };
@@ -122,6 +134,8 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
     const offset = (round * 7) % plan.length;
     const order = [...plan.slice(offset), ...plan.slice(0, offset)];
     const cells = new Map<string, CellResult>();
+    // What one WORK request at this n costs in CPU on this machine right now (median of trials).
+    const workCpuUs = workN * calibrateWork().usPerRound;
     for (const [i, p] of order.entries()) {
       const elapsed = Date.now() - started;
       const done = round * plan.length + i;
@@ -140,14 +154,14 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
     }
     for (const model of opts.models) {
       for (const metric of METRICS) {
-        const v = metric.value(cells, model);
+        const v = metric.value({ cells, workCpuUs }, model);
         if (v !== null && Number.isFinite(v)) (samples[`${model} ${metric.key}`] ??= []).push(v);
       }
     }
   }
   const cpus = os.cpus();
   return {
-    schema: 1,
+    schema: CI_SCHEMA,
     createdAt: new Date().toISOString(),
     commit: { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' },
     machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
@@ -244,7 +258,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'where ci-report.md and ci-latest.json go' })
       .option('write-baseline', { type: 'boolean', default: false, describe: 'write this run as the new baseline instead of comparing (make bench-baseline)' })
       .option('min-effect', { type: 'number', default: 0.1, describe: 'smallest relative change that can be a regression' })
-      .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: 'per metric, e.g. churn.ratio=0.2 (metrics: echo.ratio, echo.cpu, work.tput, churn.ratio)' })
+      .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: `per metric, e.g. churn.ratio=0.2 (metrics: ${METRICS.map((m) => m.key).join(', ')})` })
       .strict()
       .help()
       .version(false)
@@ -272,7 +286,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     perMetric[key!] = Number(value);
   }
 
-  const baseline: CiRun | null = !args['write-baseline'] && existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
+  let baseline: CiRun | null = !args['write-baseline'] && existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
+  if (baseline && baseline.schema !== CI_SCHEMA) {
+    console.error(`bench-ci: ${path.relative(ROOT, args.baseline)} is schema ${baseline.schema}, this bench-ci measures schema ${CI_SCHEMA} (other metrics): not compared; run \`make bench-baseline\` and commit it.`);
+    baseline = null;
+  }
   const started = Date.now();
   const current = await measure({
     workN: baseline?.settings.workN ?? null,
