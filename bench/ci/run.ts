@@ -210,7 +210,7 @@ function report(baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: 
   lines.push(baseline ? `- **Baseline** (results/baseline.json): ${about(baseline)}` : '- **Baseline:** none yet — run `make bench-baseline` and commit results/baseline.json.');
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   lines.push(
-    `- **Rule:** "regressed" needs a two-sided Mann–Whitney U p < 0.05 over the rounds, a median change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction, the bootstrap interval's charitable end at least half that, and both samples quieter (robust CV) than the effect. "Too noisy to say" never fails CI.`,
+    `- **Rule:** "regressed" needs a two-sided Mann–Whitney U p < 0.05 over the rounds, a median change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction, the bootstrap interval's charitable end at least half that, and both samples quieter (robust CV) than the effect, or a change at least 4× their spread. "Too noisy to say" never fails CI.`,
   );
   lines.push('');
   const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing === 'failed in every round');

@@ -71,6 +71,14 @@ describe('compare (5 rounds each, 3% noise unless stated)', () => {
     expect(verdicts.filter((v) => v === 'too noisy to say').length).toBeGreaterThanOrEqual(15);
   });
 
+  it('a change far beyond the spread is judged even when the samples wander more than minEffect', () => {
+    // 15 % noise: too much to judge a 10 % shift, not a 4.4× one (the slowed build's CPU per request).
+    const wobbly = samples(5, 25, 0.15, 21);
+    expect(compare(wobbly, samples(5, 27.5, 0.15, 22), { direction: 'lower-is-better' }).verdict).toBe('too noisy to say');
+    expect(compare(wobbly, samples(5, 110, 0.03, 23), { direction: 'lower-is-better' }).verdict).toBe('regressed');
+    expect(compare(wobbly, samples(5, 5, 0.03, 24), { direction: 'lower-is-better' }).verdict).toBe('improved');
+  });
+
   it('minEffect is configurable per metric', () => {
     const cur = samples(5, 930, 0.01, 5);
     const tight = samples(5, 1000, 0.01, 6);
