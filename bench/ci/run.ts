@@ -55,19 +55,22 @@ const cellKey = (server: string, workload: string) => `${server}|${workload}`;
 const tput = (c: CellResult | undefined) => (c?.ok && c.throughput ? c.throughput : null);
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
 const cpuPerRequest = (c: CellResult | undefined) => (c?.ok ? (c.serverTree?.cpuUsPerRequest ?? null) : null);
+/** A model's figure on a workload ÷ the reference server's in the same round. */
+const vsReference = (cells: Map<string, CellResult>, model: string, workload: string, figure: (c: CellResult | undefined) => number | null) =>
+  ratio(figure(cells.get(cellKey(model, workload))), figure(cells.get(cellKey(REFERENCE_TARGET.name, workload))));
 
 export const METRICS: MetricDef[] = [
   {
     key: 'echo.ratio',
     label: 'echo-64B c=32 throughput ÷ reference',
     direction: 'higher-is-better',
-    value: ({ cells }, m) => ratio(tput(cells.get(cellKey(m, 'echo-64B'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
+    value: ({ cells }, m) => vsReference(cells, m, 'echo-64B', tput),
   },
   {
     key: 'echo.cpu',
     label: 'echo-64B c=32 server CPU per request ÷ reference',
     direction: 'lower-is-better',
-    value: ({ cells }, m) => ratio(cpuPerRequest(cells.get(cellKey(m, 'echo-64B'))), cpuPerRequest(cells.get(cellKey(REFERENCE_TARGET.name, 'echo-64B')))),
+    value: ({ cells }, m) => vsReference(cells, m, 'echo-64B', cpuPerRequest),
   },
   {
     key: 'work.cores',
@@ -82,7 +85,7 @@ export const METRICS: MetricDef[] = [
     key: 'churn.ratio',
     label: 'churn c=8 connections/s ÷ reference',
     direction: 'higher-is-better',
-    value: ({ cells }, m) => ratio(tput(cells.get(cellKey(m, 'churn'))), tput(cells.get(cellKey(REFERENCE_TARGET.name, 'churn')))),
+    value: ({ cells }, m) => vsReference(cells, m, 'churn', tput),
   },
 ];
 
