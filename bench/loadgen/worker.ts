@@ -11,6 +11,7 @@
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
+import { connectSocket } from '../../src/shared/client.ts';
 import { FrameDecoder, Op, parseError } from '../../src/shared/protocol.ts';
 import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
 
@@ -59,19 +60,9 @@ function check(op: number, payload: Buffer, variant: number, start: number): boo
 }
 
 function connect(onError: (err: Error) => void): Promise<net.Socket | null> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: cfg.host, port: cfg.port });
-    const timer = setTimeout(() => sock.destroy(new Error(`connect timed out after ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.setNoDelay(true);
-      resolve(sock);
-    });
-    sock.once('error', (err) => {
-      clearTimeout(timer);
-      onError(err);
-      resolve(null);
-    });
+  return connectSocket({ host: cfg.host, port: cfg.port, timeoutMs: cfg.connectTimeoutMs }).catch((err: Error) => {
+    onError(err);
+    return null;
   });
 }
 

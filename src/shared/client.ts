@@ -12,6 +12,40 @@ export class ServerError extends Error {
   }
 }
 
+export interface ConnectOptions {
+  port: number;
+  host?: string;
+  /** Connect from this local address (e.g. 127.0.0.2, to look like another client). */
+  localAddress?: string;
+  /** Give up (destroying the socket) if the handshake has not completed by then. */
+  timeoutMs?: number;
+  /** Keep our side writable after the peer's FIN (default false: end when the peer ends). */
+  allowHalfOpen?: boolean;
+}
+
+/**
+ * Opens a TCP connection with a deadline: resolves with the connected socket (Nagle off),
+ * rejects with the socket's error or a timeout. The one connect-with-timeout of the project:
+ * the CLI client, the load generator and the test/reliability harness all use it.
+ */
+export function connectSocket(o: ConnectOptions): Promise<net.Socket> {
+  const { port, host = '127.0.0.1', localAddress, timeoutMs = 5000, allowHalfOpen = false } = o;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host, allowHalfOpen, ...(localAddress ? { localAddress } : {}) });
+    const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', reject);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 interface Waiter {
   resolve(frame: Frame): void;
   reject(err: Error): void;
@@ -46,20 +80,8 @@ export class FrameClient {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1', { maxFrame = 0xffff_ffff, timeoutMs = 5000 } = {}): Promise<FrameClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
-      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.off('error', reject);
-        resolve(new FrameClient(socket, maxFrame));
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+  static async connect(port: number, host = '127.0.0.1', { maxFrame = 0xffff_ffff, timeoutMs = 5000 } = {}): Promise<FrameClient> {
+    return new FrameClient(await connectSocket({ port, host, timeoutMs }), maxFrame);
   }
 
   /** Sends one frame; resolves with the response frame (ERROR frames included). */
