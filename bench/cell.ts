@@ -29,58 +29,10 @@ export interface CellSpec {
   serverEnv?: NodeJS.ProcessEnv;
 }
 
-export interface ServerFigures {
-  /** CPU µs (user + sys) of the whole server process tree inside the window. */
-  cpuUs: number;
-  cpuUsPerRequest: number | null;
-  /** Average cores busy: cpuUs / window. */
-  cores: number;
-  peakRssBytes: number;
-  /** Tree RSS right after start (before any load). */
-  rssBaselineBytes: number;
-  /** idle-10k: (RSS with the idle connections held − baseline) / held. */
-  rssPerIdleConnBytes: number | null;
-  peakProcesses: number;
-}
-
-export interface CellResult {
-  id: string;
-  server: string;
-  kind: Target['kind'];
-  workload: string;
-  mode: Workload['loop'];
-  params: {
-    op: Workload['op'];
-    payloadBytes: number;
-    workN: number | null;
-    sleepMs: number | null;
-    connections: number;
-    pipeline: number;
-    idleConnections: number;
-    ratePerSec: number | null;
-    warmupMs: number;
-    durationMs: number;
-    clientThreads: number;
-    serverCommand: string[];
-  };
-  ok: boolean;
-  error: string | null;
-  startedAt: string;
-  wallMs: number;
-  throughput: number | null;
-  mbPerSec: number | null;
-  latencyUs: LoadResult['latencyUs'] | null;
-  errors: LoadResult['errors'] | null;
-  firstError: string | null;
-  client: LoadResult['client'] | null;
-  /** Server process tree over the window (null for a remote target). */
-  serverTree: ServerFigures | null;
-  /** Where the cell's wall time went (ms). */
-  timings: { serverStart: number; connect: number; load: number; stop: number };
-  idle: LoadResult['idle'] | null;
-  /** Merged latency histogram (µs), hdr-histogram-js compressed base64. */
-  histogram: string | null;
-}
+// The record a cell returns is part of the results schema (bench/results.ts); imported here,
+// below the other imports, and re-exported so callers of runCell keep one import.
+import type { CellResult } from './results.ts';
+export type { CellResult, ServerFigures } from './results.ts';
 
 export function cellId(server: string, workload: string, connections: number): string {
   return `${server}/${workload}/c${connections}`;

@@ -7,8 +7,7 @@ import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { CellResult } from './cell.ts';
-import type { RunResults } from './run.ts';
+import type { CellResult, RunResults } from './results.ts';
 
 const REF = 'node-net-echo';
 const EXT = 'python-socketserver';

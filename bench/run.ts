@@ -14,30 +14,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { calibrateWork, type Calibration } from './calibrate.ts';
-import { runCell, type CellResult, type CellSpec } from './cell.ts';
+import { runCell, type CellSpec } from './cell.ts';
+import { SCHEMA_VERSION, type CellResult, type RunResults } from './results.ts';
 import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from './server-proc.ts';
 import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
-import { codecBench, type CodecRow } from './micro/codec.ts';
-import { rttBench, type RttRow } from './micro/rtt.ts';
+import { codecBench } from './micro/codec.ts';
+import { rttBench } from './micro/rtt.ts';
 import { writeReport } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const SCHEMA_VERSION = 1;
-
-export interface RunResults {
-  schema: number;
-  run: { id: string; startedAt: string; finishedAt: string; wallMs: number; quick: boolean; argv: string[]; flags: Record<string, unknown> };
-  machine: { cpuModel: string; cores: number; kernel: string; platform: string; arch: string; totalMemBytes: number; fdLimit: number | null };
-  node: { version: string; v8: string };
-  commit: { sha: string; short: string; dirty: boolean };
-  calibration: Calibration | null;
-  servers: { name: string; kind: Target['kind'] }[];
-  workloads: Workload[];
-  cells: CellResult[];
-  micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
-  notes: string[];
-}
-
 const list = (v: unknown): string[] =>
   ([] as unknown[])
     .concat(v ?? [])

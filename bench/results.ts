@@ -1,0 +1,80 @@
+// The results.json schema: what `make bench` writes and the report reads back (re-rendering a past
+// run needs nothing else). Types only, so the runner, a cell and the report all depend on this
+// module and never on each other. Bump SCHEMA_VERSION when a field changes meaning or goes away.
+import type { Calibration } from './calibrate.ts';
+import type { LoadResult } from './loadgen/load.ts';
+import type { CodecRow } from './micro/codec.ts';
+import type { RttRow } from './micro/rtt.ts';
+import type { Target } from './server-proc.ts';
+import type { Workload } from './workloads.ts';
+
+export const SCHEMA_VERSION = 1;
+
+export interface RunResults {
+  schema: number;
+  run: { id: string; startedAt: string; finishedAt: string; wallMs: number; quick: boolean; argv: string[]; flags: Record<string, unknown> };
+  machine: { cpuModel: string; cores: number; kernel: string; platform: string; arch: string; totalMemBytes: number; fdLimit: number | null };
+  node: { version: string; v8: string };
+  commit: { sha: string; short: string; dirty: boolean };
+  calibration: Calibration | null;
+  servers: { name: string; kind: Target['kind'] }[];
+  /** The workloads as run: flag overrides (--connections, --payload, …) already applied. */
+  workloads: Workload[];
+  cells: CellResult[];
+  micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
+  notes: string[];
+}
+
+export interface ServerFigures {
+  /** CPU µs (user + sys) of the whole server process tree inside the window. */
+  cpuUs: number;
+  cpuUsPerRequest: number | null;
+  /** Average cores busy: cpuUs / window. */
+  cores: number;
+  peakRssBytes: number;
+  /** Tree RSS right after start (before any load). */
+  rssBaselineBytes: number;
+  /** idle-10k: (RSS with the idle connections held − baseline) / held. */
+  rssPerIdleConnBytes: number | null;
+  peakProcesses: number;
+}
+
+/** One cell: self-contained, it holds every parameter needed to read or repeat it. */
+export interface CellResult {
+  id: string;
+  server: string;
+  kind: Target['kind'];
+  workload: string;
+  mode: Workload['loop'];
+  params: {
+    op: Workload['op'];
+    payloadBytes: number;
+    workN: number | null;
+    sleepMs: number | null;
+    connections: number;
+    pipeline: number;
+    idleConnections: number;
+    ratePerSec: number | null;
+    warmupMs: number;
+    durationMs: number;
+    clientThreads: number;
+    serverCommand: string[];
+  };
+  ok: boolean;
+  error: string | null;
+  startedAt: string;
+  wallMs: number;
+  throughput: number | null;
+  mbPerSec: number | null;
+  latencyUs: LoadResult['latencyUs'] | null;
+  errors: LoadResult['errors'] | null;
+  firstError: string | null;
+  client: LoadResult['client'] | null;
+  /** Server process tree over the window (null for a remote target). */
+  serverTree: ServerFigures | null;
+  /** Where the cell's wall time went (ms). */
+  timings: { serverStart: number; connect: number; load: number; stop: number };
+  idle: LoadResult['idle'] | null;
+  /** Merged latency histogram (µs), hdr-histogram-js compressed base64. */
+  histogram: string | null;
+}
