@@ -276,30 +276,3 @@ export class RespawnGuard {
     return { crashes: this.crashes, failedStarts: this.failedStarts, respawnDisabled: this.disabled };
   }
 }
-
-/** p50/p99 over the most recent samples (a bounded ring, so stats stay cheap forever). */
-export class Samples {
-  readonly #values: number[] = [];
-  readonly #cap: number;
-  #next = 0;
-  count = 0;
-
-  constructor(cap = 4096) {
-    this.#cap = cap;
-  }
-
-  add(v: number): void {
-    this.count++;
-    if (this.#values.length < this.#cap) this.#values.push(v);
-    else {
-      this.#values[this.#next] = v;
-      this.#next = (this.#next + 1) % this.#cap;
-    }
-  }
-
-  summary(): { n: number; p50: number | null; p99: number | null } {
-    const sorted = [...this.#values].sort((a, b) => a - b);
-    const at = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 10) / 10 : null);
-    return { n: this.count, p50: at(0.5), p99: at(0.99) };
-  }
-}

@@ -14,7 +14,7 @@ export class EventLoopModel extends ModelBase {
   readonly #limits;
 
   constructor(ctx: ModelContext) {
-    super('event-loop', ctx);
+    super('event-loop', ctx, null); // starts no thread or process: startup n stays 0
     this.#limits = connectionLimits(ctx.options);
   }
 

@@ -11,6 +11,7 @@ import type { FilledServerOptions } from '../shared/config.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
+import { StartupStats, type StartupSummary, type StartupUnit } from './startup-stats.ts';
 
 export type ModelState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
 
@@ -35,6 +36,8 @@ export interface ModelStats {
   errors: number;
   /** Threads or processes serving connections now (1 for event-loop: the main thread). */
   workers: number;
+  /** How long its threads or children took to get ready (unit null, n 0 for event-loop). */
+  startup: StartupSummary;
   extra: Record<string, unknown>;
 }
 
@@ -55,6 +58,8 @@ export abstract class ModelBase implements Model {
   protected readonly ctx: ModelContext;
   /** Live totals: in-process connections add to these directly; remote ones report into them. */
   protected readonly counters = { requests: 0, errors: 0 };
+  /** Start-up times of the threads/children this model starts; the model adds them as it times them. */
+  protected readonly startup: StartupStats;
 
   #state: ModelState = 'idle';
   #accepted = 0;
@@ -64,9 +69,10 @@ export abstract class ModelBase implements Model {
   #closed: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
-  constructor(name: string, ctx: ModelContext) {
+  constructor(name: string, ctx: ModelContext, startupUnit: StartupUnit | null) {
     this.name = name;
     this.ctx = ctx;
+    this.startup = new StartupStats(startupUnit);
   }
 
   get state(): ModelState {
@@ -148,6 +154,7 @@ export abstract class ModelBase implements Model {
       requests: this.counters.requests,
       errors: this.counters.errors,
       workers: this.workers(),
+      startup: this.startup.summary(),
       extra: this.extraStats(),
     };
   }

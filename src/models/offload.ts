@@ -34,7 +34,7 @@ export class OffloadModel extends ModelBase {
   readonly #capacity: number; // threads × TASKS_PER_THREAD
 
   constructor(ctx: ModelContext) {
-    super('offload', ctx);
+    super('offload', ctx, 'thread');
     // Slots for every thread plus replacements started while a dead one is still listed.
     this.#watchdog = new ThreadWatchdog(2 * ctx.options.threads + 4, ctx.options.requestTimeoutMs, ctx.log);
     this.#limits = connectionLimits(ctx.options);
@@ -57,9 +57,15 @@ export class OffloadModel extends ModelBase {
     });
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
     // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
-    // handler module loads there and has every thread warm before we listen.
+    // handler module loads there and has every thread warm before we listen. Its answer times
+    // that thread's start-up (the threads start together); replacements are not timed.
     try {
-      await Promise.all(Array.from({ length: threads }, () => this.#pool.run(probe)));
+      const startedAt = performance.now();
+      const ping = async () => {
+        await this.#pool.run(probe);
+        this.startup.add(performance.now() - startedAt);
+      };
+      await Promise.all(Array.from({ length: threads }, ping));
     } catch (err) {
       await this.#pool.destroy();
       throw new SwitchboardError('ERR_THREAD_START', `offload pool failed to start: ${(err as Error).message}`);

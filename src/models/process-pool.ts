@@ -13,7 +13,7 @@
 // that die before `ready` back off and, past a limit, stop being replaced (RespawnGuard).
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
-import { Child, RespawnGuard, Samples } from './child.ts';
+import { Child, RespawnGuard } from './child.ts';
 import { DISPATCH, newCursor } from './dispatch.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 
@@ -33,7 +33,6 @@ export class ProcessPoolModel extends ModelBase {
   readonly #waiting: Waiting[] = [];
   readonly #cursor = newCursor();
   readonly #pick;
-  readonly #startup = new Samples();
   readonly #guard = new RespawnGuard();
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   #forked = 0;
@@ -41,7 +40,7 @@ export class ProcessPoolModel extends ModelBase {
   #draining = false;
 
   constructor(ctx: ModelContext) {
-    super('process-pool', ctx);
+    super('process-pool', ctx, 'process');
     this.#pick = DISPATCH[ctx.options.dispatch];
   }
 
@@ -105,7 +104,6 @@ export class ProcessPoolModel extends ModelBase {
       retiring: this.#retiring.size,
       forked: this.#forked,
       recycled: this.#recycled,
-      startupMs: this.#startup.summary(),
       ...this.#guard.stats(),
     };
   }
@@ -179,7 +177,7 @@ export class ProcessPoolModel extends ModelBase {
   }
 
   #onReady(child: Child): void {
-    this.#startup.add(child.startupMs);
+    this.startup.add(child.startupMs);
     this.#guard.onReady();
     this.#flushWaiting();
     if (this.#draining && child.active === 0) child.drain();

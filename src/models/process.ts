@@ -6,7 +6,7 @@
 // that connections wait in a bounded queue (--queue), then get E_BUSY.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
-import { Child, RespawnGuard, Samples } from './child.ts';
+import { Child, RespawnGuard } from './child.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { WaitQueue } from './wait-queue.ts';
 
@@ -20,7 +20,6 @@ export class ProcessModel extends ModelBase {
   /** Ready children with no connection yet (warm spares). */
   readonly #idle: Child[] = [];
   readonly #waiting: WaitQueue;
-  readonly #startup = new Samples();
   readonly #guard = new RespawnGuard();
   #starting = 0;
   #forked = 0;
@@ -31,7 +30,7 @@ export class ProcessModel extends ModelBase {
   #draining = false;
 
   constructor(ctx: ModelContext) {
-    super('process', ctx);
+    super('process', ctx, 'process');
     this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a child process');
   }
 
@@ -109,7 +108,6 @@ export class ProcessModel extends ModelBase {
       children: { starting: this.#starting, idle: this.#idle.length, busy, total: this.#children.size },
       forked: this.#forked,
       queueTimedOut: this.#waiting.expired,
-      startupMs: this.#startup.summary(),
       ...this.#guard.stats(),
     };
   }
@@ -190,7 +188,7 @@ export class ProcessModel extends ModelBase {
 
   #onReady(child: Child): void {
     this.#starting--;
-    this.#startup.add(child.startupMs);
+    this.startup.add(child.startupMs);
     this.#guard.onReady();
     const w = this.#waiting.shift();
     if (w) this.#give(child, w.socket, w.ticket);

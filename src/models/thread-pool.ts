@@ -20,7 +20,7 @@ const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta
 let channels = 0;
 
 export class ThreadPoolModel extends ModelBase {
-  readonly #startup: PoolStartup;
+  readonly #workerData: PoolStartup;
   readonly #watchdog: ThreadWatchdog;
   #pool!: Piscina;
   #drains: BroadcastChannel | null = null;
@@ -31,10 +31,10 @@ export class ThreadPoolModel extends ModelBase {
   readonly #waiting: WaitQueue;
 
   constructor(ctx: ModelContext) {
-    super('thread-pool', ctx);
+    super('thread-pool', ctx, 'thread');
     // Slots for every thread plus replacements started while a dead one is still listed.
     this.#watchdog = new ThreadWatchdog(2 * ctx.options.threads + 4, ctx.options.requestTimeoutMs, ctx.log);
-    this.#startup = {
+    this.#workerData = {
       ...startupMessage('thread-pool', ctx, this.#watchdog.table),
       drainFlag: new Int32Array(new SharedArrayBuffer(4)),
       drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
@@ -59,16 +59,22 @@ export class ThreadPoolModel extends ModelBase {
       maxQueue: Infinity,
       idleTimeout: Infinity,
       resourceLimits: resourceLimits(this.ctx),
-      workerData: this.#startup,
+      workerData: this.#workerData,
     });
     // A thread that dies with no task running is reported here; without a listener it would
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
-    this.#drains = new BroadcastChannel(this.#startup.drainChannel);
+    this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
     // Ready handshake: one ping per thread (the balancer gives each to an idle thread) proves
-    // the handler loads and has every thread warm before we listen.
+    // the handler loads and has every thread warm before we listen. Its answer times that
+    // thread's start-up (the threads start together); replacements piscina starts later are not timed.
     try {
-      await Promise.all(Array.from({ length: threads }, () => this.#pool.run({ type: 'ping' } satisfies PoolTask)));
+      const startedAt = performance.now();
+      const ping = async () => {
+        await this.#pool.run({ type: 'ping' } satisfies PoolTask);
+        this.startup.add(performance.now() - startedAt);
+      };
+      await Promise.all(Array.from({ length: threads }, ping));
     } catch (err) {
       await this.#pool.destroy();
       throw new SwitchboardError('ERR_THREAD_START', `thread-pool failed to start: ${(err as Error).message}`);
@@ -118,7 +124,7 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected async onDrain(): Promise<void> {
-    Atomics.store(this.#startup.drainFlag, 0, 1);
+    Atomics.store(this.#workerData.drainFlag, 0, 1);
     this.#drains?.postMessage({ type: 'drain' } satisfies DrainMessage);
   }
 

@@ -13,13 +13,11 @@ import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, 
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { WaitQueue } from './wait-queue.ts';
-import { percentile, resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
 /** OS thread name (≤ 15 chars, visible in /proc/<pid>/task/*\/comm): lets tests count connection threads. */
 export const THREAD_NAME = 'sb-conn-thread';
-/** Start-up samples kept for the p50/p99 in stats (a ring: the most recent ones). */
-const STARTUP_SAMPLES = 4096;
 /**
  * Threads starting at once. A burst of connections would otherwise boot hundreds of isolates
  * together: all of them slow, none ready early. In turn, the first connections get answered
@@ -47,7 +45,7 @@ interface Slot {
 }
 
 export class ThreadModel extends ModelBase {
-  readonly #startup: StartupMessage;
+  readonly #workerData: StartupMessage;
   readonly #watchdog: ThreadWatchdog;
   readonly #threads = new Set<Slot>(); // started, not yet exited
   readonly #startQueue: Slot[] = []; // waiting for a start-up turn
@@ -58,18 +56,16 @@ export class ThreadModel extends ModelBase {
   #serving = 0; // threads that own a connection (≤ --max-threads)
   #draining = false;
   #closing = false;
-  readonly #startupMs: number[] = [];
-  #startupNext = 0;
   #waited = 0; // connections that found no started thread waiting for them
   #fromSpare = 0;
   #died = 0; // threads that ended without reporting their connection closed
 
   constructor(ctx: ModelContext) {
-    super('thread', ctx);
+    super('thread', ctx, 'thread');
     // Slots for every thread alive at once: serving, spares, and exiting ones not yet reaped.
     const { maxThreads, spareThreads, requestTimeoutMs } = ctx.options;
     this.#watchdog = new ThreadWatchdog(maxThreads + spareThreads + MAX_STARTING + 1, requestTimeoutMs, ctx.log);
-    this.#startup = startupMessage('thread', ctx, this.#watchdog.table);
+    this.#workerData = startupMessage('thread', ctx, this.#watchdog.table);
     this.#queue = new WaitQueue(ctx.options.queueTimeoutMs, 'a connection thread');
   }
 
@@ -126,16 +122,10 @@ export class ThreadModel extends ModelBase {
   }
 
   protected extraStats(): Record<string, unknown> {
-    const samples = this.#startupMs;
     return {
       threadsAlive: this.#threads.size,
       serving: this.#serving,
       spares: this.#spares.length,
-      threadStartupMs: {
-        p50: round(percentile(samples, 50)),
-        p99: round(percentile(samples, 99)),
-        samples: samples.length,
-      },
       waitedForThread: this.#waited,
       queueTimedOut: this.#queue.expired,
       servedBySpare: this.#fromSpare,
@@ -169,7 +159,7 @@ export class ThreadModel extends ModelBase {
     slot.startedAt = performance.now();
     const worker = new Worker(WORKER_FILE, {
       name: THREAD_NAME,
-      workerData: this.#startup,
+      workerData: this.#workerData,
       resourceLimits: resourceLimits(this.ctx),
     });
     slot.worker = worker;
@@ -201,7 +191,7 @@ export class ThreadModel extends ModelBase {
     this.#starting--;
     slot.settleReady();
     this.#startMore();
-    this.#startupMs[this.#startupNext++ % STARTUP_SAMPLES] = performance.now() - slot.startedAt;
+    this.startup.add(performance.now() - slot.startedAt);
     if (slot.ticket) this.#handOver(slot);
   }
 
@@ -308,5 +298,3 @@ export class ThreadModel extends ModelBase {
     else this.#startQueue.splice(this.#startQueue.indexOf(slot), 1); // never started
   }
 }
-
-const round = (ms: number): number => Math.round(ms * 100) / 100;

@@ -23,14 +23,6 @@ export function resourceLimits(ctx: ModelContext): ResourceLimits | undefined {
   return mb > 0 ? { maxOldGenerationSizeMb: mb } : undefined;
 }
 
-/** Nearest-rank percentile of unsorted samples (0 when empty). Pure. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
 /**
  * Turns on Node's on-disk compile cache for every worker thread started from now on. Each
  * thread compiles (and type-strips) its .ts modules anew; with the cache a thread starts in

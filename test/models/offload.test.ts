@@ -29,6 +29,8 @@ describe('offload model', () => {
     const stats = await stopAndReadStats(s);
     expect(stats.workers).toBe(0);
     expect(stats.requests).toBe(80);
+    expect(stats.startup).toMatchObject({ unit: 'thread', n: 2 });
+    expect(stats.startup.p50Ms).toBeGreaterThan(0);
   });
 
   it('a handler error crosses the thread boundary with its code; a plain throw is E_INTERNAL', async () => {

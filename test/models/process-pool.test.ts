@@ -103,6 +103,9 @@ describe('process-pool', () => {
     expect(await s.stop()).toBe(0);
     const stats = finalStats(s.stderr());
     expect(stats?.extra.recycled).toBeGreaterThanOrEqual(7);
+    // Every child that got ready was timed: the first two and each replacement.
+    expect(stats?.startup.unit).toBe('process');
+    expect(stats?.startup.n).toBeGreaterThanOrEqual(2 + 7);
     expect(stats?.connections.refused).toBe(0);
     expect(stats?.requests).toBe(100);
   });

@@ -24,9 +24,10 @@ describe('process', () => {
     expect(await s.stop()).toBe(0);
     const stats = finalStats(s.stderr());
     // Start-up time (fork → ready) is measured for every child.
-    expect(stats?.extra.startupMs.n).toBeGreaterThanOrEqual(5);
-    expect(stats?.extra.startupMs.p50).toBeGreaterThan(0);
-    expect(stats?.extra.startupMs.p99).toBeGreaterThanOrEqual(stats?.extra.startupMs.p50);
+    expect(stats?.startup.unit).toBe('process');
+    expect(stats?.startup.n).toBeGreaterThanOrEqual(5);
+    expect(stats?.startup.p50Ms).toBeGreaterThan(0);
+    expect(stats?.startup.p99Ms).toBeGreaterThanOrEqual(stats?.startup.p50Ms);
     expect(stats?.requests).toBe(5);
   });
 

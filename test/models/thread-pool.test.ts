@@ -21,6 +21,9 @@ describe('thread-pool model', () => {
     const stats = await stopAndReadStats(s);
     expect(stats.workers, 'pool destroyed after stop').toBe(0);
     expect(stats.requests).toBe(8);
+    // The pool's threads start up front, each timed to its ready ping.
+    expect(stats.startup).toMatchObject({ unit: 'thread', n: 2 });
+    expect(stats.startup.p50Ms).toBeGreaterThan(0);
   });
 
   it('K = 1: a thread serves one connection at a time and is reused for the next', async () => {

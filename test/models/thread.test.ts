@@ -34,8 +34,10 @@ describe('thread model', () => {
     expect(stats.workers).toBe(0);
     expect(stats.extra.threadsAlive).toBe(0);
     expect(stats.requests).toBe(6);
-    expect(stats.extra.threadStartupMs.samples).toBeGreaterThanOrEqual(6);
-    expect(stats.extra.threadStartupMs.p50).toBeGreaterThan(0);
+    expect(stats.startup.unit).toBe('thread');
+    expect(stats.startup.n).toBeGreaterThanOrEqual(6);
+    expect(stats.startup.p50Ms).toBeGreaterThan(0);
+    expect(stats.startup.p99Ms).toBeGreaterThanOrEqual(stats.startup.p50Ms);
     expect(stats.extra.waitedForThread, 'no spares: every connection waited for a start').toBe(6);
   });
 
