@@ -31,6 +31,7 @@ export class OffloadModel extends ModelBase {
   readonly #limits;
   #lost = 0; // requests whose thread died under them
   #inPool = 0; // requests running or waiting in piscina
+  #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   readonly #capacity: number; // threads × TASKS_PER_THREAD
 
   constructor(ctx: ModelContext) {
@@ -43,14 +44,19 @@ export class OffloadModel extends ModelBase {
 
   protected async onStart(): Promise<void> {
     enableWorkerCompileCache();
-    const { threads, queue } = this.ctx.options;
+    const { threads } = this.ctx.options;
     this.#pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: TASKS_PER_THREAD,
       loadBalancer: this.#watchdog.balancer(TASKS_PER_THREAD),
-      maxQueue: queue,
+      // Our own count (#handler) is the only bound, checked before a task is submitted: piscina 5
+      // rejects a full queue with plain Errors that differ only in their text (dist/errors.js,
+      // neither exported nor coded), so we never let it be the one to say no. Its queue holds at
+      // most --queue requests while every thread takes work, and never more than
+      // threads × TASKS_PER_THREAD + --queue (threads stalled or being replaced).
+      maxQueue: Infinity,
       idleTimeout: Infinity,
       resourceLimits: resourceLimits(this.ctx),
       workerData: startupMessage('offload', this.ctx, this.#watchdog.table),
@@ -92,7 +98,7 @@ export class OffloadModel extends ModelBase {
 
   /** The main-thread Handler: ships the request to the pool, turns the reply back into a result. */
   readonly #handler: Handler = (op, payload, ctx) => {
-    // Own count, so --queue 0 means "no waiting" (piscina's maxQueue is the same bound, a backstop).
+    // Own count, so --queue 0 means "no waiting" and piscina never refuses a task (see onStart).
     if (this.#inPool >= this.#capacity + this.ctx.options.queue) {
       throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
     }
@@ -115,12 +121,12 @@ export class OffloadModel extends ModelBase {
 
   #onPoolError = (err: Error): never => {
     this.#inPool--;
-    if (/queue is at limit|no task queue available/i.test(err.message)) throw new ProtocolError('E_BUSY', 'handler queue full');
-    if (this.state === 'closed' || /Terminating worker thread/.test(err.message)) {
-      throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
-    }
-    // The thread died under this request (crash, process.exit, memory limit). Only this request
-    // fails; the connection lives on the main thread and piscina replaces the thread.
+    // Told apart by our own state, not piscina's message text: piscina never refuses a task for
+    // its queue (maxQueue Infinity, see onStart), so a task fails either because close() destroyed
+    // the pool under it or because its thread died.
+    if (this.#closing) throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
+    // The thread died under this request (crash, process.exit, memory limit, the watchdog). Only
+    // this request fails; the connection lives on the main thread and piscina replaces the thread.
     this.#lost++;
     throw new ProtocolError('E_INTERNAL', `handler thread died: ${err.message}`);
   };
@@ -130,6 +136,7 @@ export class OffloadModel extends ModelBase {
   }
 
   protected async onClose(): Promise<void> {
+    this.#closing = true;
     this.#watchdog.stop();
     for (const conn of this.#connections) conn.destroy();
     await this.#pool?.destroy();
@@ -152,8 +159,8 @@ const probe: OffloadTask = { op: -1, payload: new Uint8Array(0), ctx: { model: '
 
 function fromReply(reply: OffloadReply): HandlerResult {
   if (reply.ok) return { op: reply.op, payload: reply.payload };
-  // A handler's protocol code survives the hop; anything else stays a plain error so the
+  // A handler's protocol code survives the hop; anything else is not a ProtocolError, so the
   // connection answers E_INTERNAL "handler failed: …" exactly as event-loop does.
   if (reply.code !== 'E_INTERNAL' && isErrorCode(reply.code)) throw new ProtocolError(reply.code, reply.message);
-  throw new Error(reply.message);
+  throw new SwitchboardError('ERR_HANDLER_FAILED', reply.message);
 }

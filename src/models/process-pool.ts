@@ -13,6 +13,7 @@
 // that die before `ready` back off and, past a limit, stop being replaced (RespawnGuard).
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import { SwitchboardError } from '../shared/errors.ts';
 import { Child, RespawnGuard } from './child.ts';
 import { DISPATCH, newCursor } from './dispatch.ts';
 import { ModelBase, type ModelContext } from './model.ts';
@@ -49,7 +50,7 @@ export class ProcessPoolModel extends ModelBase {
     const ready = await Promise.all(this.#slots.map((c) => c!.ready));
     if (!ready.some(Boolean)) {
       await this.onClose();
-      throw new Error('process-pool: no child started (see the log above)');
+      throw new SwitchboardError('ERR_PROCESS_START', 'process-pool: no child started (see the log above)');
     }
   }
 

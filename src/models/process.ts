@@ -6,6 +6,7 @@
 // that connections wait in a bounded queue (--queue), then get E_BUSY.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
+import { SwitchboardError } from '../shared/errors.ts';
 import { Child, RespawnGuard } from './child.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { WaitQueue } from './wait-queue.ts';
@@ -40,7 +41,7 @@ export class ProcessModel extends ModelBase {
     await Promise.all(first.map((c) => c.ready));
     if (this.#idle.length === 0) {
       await this.onClose();
-      throw new Error('process: no child started (see the log above)');
+      throw new SwitchboardError('ERR_PROCESS_START', 'process: no child started (see the log above)');
     }
   }
 

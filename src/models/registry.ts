@@ -3,6 +3,7 @@
 // never from copies). Modules load lazily so `serve --model event-loop` never pulls in piscina
 // or fork machinery.
 import type { FilledServerOptions } from '../shared/config.ts';
+import { SwitchboardError } from '../shared/errors.ts';
 import type { Model, ModelContext } from './model.ts';
 
 /** Where a connection's handler runs: the main thread, worker threads, or child processes. */
@@ -91,7 +92,8 @@ export function modelsOfFamily(family: ModelFamily): ModelName[] {
 }
 
 export async function createModel(name: string, ctx: ModelContext): Promise<Model> {
-  if (!isModelName(name)) throw new Error(`unknown model "${name}"; choose one of ${MODEL_NAMES.join(', ')}`);
+  // An option with a bad value, like any other (the CLI's choices catch it before this).
+  if (!isModelName(name)) throw new SwitchboardError('ERR_INVALID_OPTION', `unknown model "${name}"; choose one of ${MODEL_NAMES.join(', ')}`);
   const ModelClass = await MODELS[name].load();
   return new ModelClass(ctx);
 }

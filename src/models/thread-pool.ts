@@ -26,6 +26,7 @@ export class ThreadPoolModel extends ModelBase {
   #drains: BroadcastChannel | null = null;
   #died = 0; // connections lost with their thread
   #running = 0; // connection tasks given to piscina (≤ capacity: piscina's own queue stays empty)
+  #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   readonly #capacity: number; // threads × K: connections served at once
   /** Connections beyond capacity wait here, unread, bounded by --queue and --queue-timeout. */
   readonly #waiting: WaitQueue;
@@ -103,10 +104,11 @@ export class ThreadPoolModel extends ModelBase {
         this.#next();
       },
       (err: Error) => {
-        // The thread died (crash, process.exit, memory limit) or the pool was destroyed: the
-        // connection went with it. piscina starts a replacement thread by itself.
+        // The thread died (crash, process.exit, memory limit) or close() destroyed the pool: the
+        // connection went with it. piscina starts a replacement thread by itself. Told apart by
+        // our own state: piscina's errors carry no code, only text.
         socket.destroy(); // no-op once moved; closes it if it was still queued in piscina
-        if (this.state !== 'closed' && !/Terminating worker thread/.test(err.message)) {
+        if (!this.#closing) {
           this.#died++;
           this.ctx.log.warn({ err, connection: ticket.id }, 'connection lost with its thread');
         }
@@ -129,6 +131,7 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected async onClose(): Promise<void> {
+    this.#closing = true;
     this.#watchdog.stop();
     this.#waiting.destroyAll();
     this.#drains?.close();

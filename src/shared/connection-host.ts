@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionLimits } from './config.ts';
 import { serveConnection, type Connection, type ConnectionCounters, type ConnectionSummary } from './connection.ts';
+import { SwitchboardError } from './errors.ts';
 import { loadHandler, type Handler } from './handler.ts';
 
 export interface HostOptions {
@@ -41,7 +42,7 @@ export class ConnectionHost {
 
   /** Serves one handed-over socket; resolves with its summary once it has closed. */
   serve(socket: Socket, connection: number): Promise<ConnectionSummary> {
-    if (!this.#handler) throw new Error('ConnectionHost.serve() before load()');
+    if (!this.#handler) throw new SwitchboardError('ERR_MODEL_STATE', 'ConnectionHost.serve() before load()');
     const conn = serveConnection(socket, {
       handler: this.#handler,
       model: this.options.model,

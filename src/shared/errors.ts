@@ -49,10 +49,31 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Errors of the server itself (bad options, lifecycle misuse), with a code for callers to switch on. */
+/**
+ * Codes of SwitchboardError: failures of the server itself, for the code that called it (never
+ * sent to a peer as such). Callers switch on them (the CLI: ERR_INVALID_OPTION is bad usage,
+ * anything else a failed start), so never rename one.
+ */
+export type SwitchboardErrorCode =
+  /** An option (or flag) has a bad value, names an unknown model, or is unknown. */
+  | 'ERR_INVALID_OPTION'
+  /** A model or connection host used out of order (start() twice, serve() before load()). */
+  | 'ERR_MODEL_STATE'
+  /** The handler module cannot be imported. */
+  | 'ERR_HANDLER_LOAD'
+  /** The handler module exports neither handle() nor a default function. */
+  | 'ERR_HANDLER_EXPORT'
+  /** A handler threw a plain error in another thread; the connection answers it E_INTERNAL. */
+  | 'ERR_HANDLER_FAILED'
+  /** No worker thread of the model could start (the handler fails there, a crash at start-up). */
+  | 'ERR_THREAD_START'
+  /** No child process of the model could start. */
+  | 'ERR_PROCESS_START';
+
+/** Errors of the server itself (bad options, lifecycle misuse, start-up), with a code for callers to switch on. */
 export class SwitchboardError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: SwitchboardErrorCode;
+  constructor(code: SwitchboardErrorCode, message: string) {
     super(message);
     this.name = 'SwitchboardError';
     this.code = code;
