@@ -1,0 +1,83 @@
+// The report document: run header, verdicts, a table per workload group, the HOWTO claims,
+// chart links, micro-benchmarks, validation, failed cells. Assembly only: the rules are in
+// verdicts.ts, their sentences in verdict-text.ts, the tables in tables.ts.
+import type { RunResults } from '../results.ts';
+import { groups } from './cells.ts';
+import { num } from './format.ts';
+import { THREAD_MODELS, FORK_PER_CONNECTION } from './model-facts.ts';
+import { claimsTable, codecTable, rttTable, workloadTable } from './tables.ts';
+import { claimEvidence, claimVerdict, validationLines, winnerLine } from './verdict-text.ts';
+import { claims, validation, winners } from './verdicts.ts';
+
+export interface ChartLink {
+  file: string;
+  title: string;
+}
+
+/** chartPrefix: where results.json and the charts are, relative to the document. */
+export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPrefix: string): string {
+  const L: string[] = [];
+  const failed = r.cells.filter((c) => !c.ok);
+  L.push(`# switchboard benchmark — ${r.run.id}`);
+  L.push('');
+  L.push(
+    `${r.run.quick ? '**QUICK run** (short windows: read the shape, not the decimals). ' : ''}Commit \`${r.commit.short}\`${r.commit.dirty ? ' (dirty tree)' : ''}, Node ${r.node.version}, ${r.machine.cpuModel} × ${r.machine.cores} cores, Linux ${r.machine.kernel}. ` +
+      `${r.cells.length} cells (${failed.length} failed) in ${Math.round(r.run.wallMs / 1000)} s; each cell: fresh server, ${r.run.flags.warmupMs} ms warm-up (excluded), ${r.run.flags.durationMs} ms measured. ` +
+      `Load generator: separate process, ${r.run.flags.clientThreads} worker threads. WORK n = ${r.calibration?.workN ?? '–'}${r.calibration && Number.isFinite(r.calibration.measuredUs) ? ` (${Math.round(r.calibration.measuredUs)} µs CPU each, calibrated at start-up)` : ''}. Raw figures: [results.json](${chartPrefix}results.json).`,
+  );
+  L.push('');
+  L.push("Columns: throughput over the measured window; *vs ref* = share of the bare Node `net` echo server in the same cell; latency percentiles from the merged HDR histogram (open loop: from each request's scheduled send time); *CPU µs/req* and *server cores* = user+sys of the whole server process tree (threads and children, exited ones included) from /proc over the window; *client cores* = the load generator's own CPU; peak RSS of the server tree.");
+  if (r.notes.length) {
+    L.push('');
+    for (const n of r.notes) L.push(`> ${n}`);
+  }
+  L.push('');
+  L.push('## Which model wins where, and why');
+  L.push('');
+  L.push("_Generated from this run's cells by fixed rules (best throughput; open loop: lowest p99; idle: most connections held, then least memory)._");
+  L.push('');
+  for (const w of winners(r)) L.push(winnerLine(r, w));
+  L.push('');
+  L.push('## Results by workload');
+  for (const g of groups(r)) {
+    const w = r.workloads.find((x) => x.name === g.workload)!;
+    L.push('');
+    L.push(`### ${g.workload}, c=${g.connections}${w.loop === 'idle' ? ` + ${num(w.idleConnections)} idle` : ''} — ${w.what}`);
+    L.push('');
+    L.push(workloadTable(r, g));
+  }
+  L.push('');
+  L.push("## The HOWTO's claims, tested");
+  L.push('');
+  L.push(
+    `Claims from \`socket-programming-howto.txt\` (Performance section), each judged by rules on this run's cells. In Node, "threads" are worker threads (${THREAD_MODELS.join(', ')}) and "a process per connection" is the ${FORK_PER_CONNECTION.map((m) => `\`${m}\``).join(' or ')} model.`,
+  );
+  L.push('');
+  L.push(claimsTable(claims(r).map((c) => ({ claim: c.quote, verdict: claimVerdict(c), evidence: claimEvidence(r, c) }))));
+  L.push('');
+  L.push('## Charts');
+  L.push('');
+  for (const f of chartFiles) L.push(`- [${f.title}](${chartPrefix}${f.file})`);
+  if (r.micro) {
+    L.push('');
+    L.push('## Micro-benchmarks (tinybench)');
+    L.push('');
+    L.push(codecTable(r.micro.codec));
+    L.push('');
+    L.push('Unloaded round trip, one connection, one 64 B ECHO at a time:');
+    L.push('');
+    L.push(rttTable(r.micro.rtt));
+  }
+  L.push('');
+  L.push('## Validation (closing note)');
+  L.push('');
+  L.push(...validationLines(validation(r)));
+  if (failed.length) {
+    L.push('');
+    L.push('## Failed cells');
+    L.push('');
+    for (const c of failed) L.push(`- \`${c.id}\`: ${(c.error ?? '').replace(/\s+/g, ' ').slice(0, 300)}`);
+  }
+  L.push('');
+  return L.join('\n');
+}
