@@ -4,10 +4,11 @@
 // every parameter needed to read or repeat it (the CI regression report builds on runCell).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { killLeftovers, procAvailable, TreeSampler, type TreeSample } from './proctree.ts';
+import { killLeftovers, procAvailable, TreeSampler, type TreeSample } from '../harness/proc-tree.ts';
 import { startTarget, type RunningServer, type Target } from './server-proc.ts';
 import type { LoadResult, LoadSpec } from './loadgen/load.ts';
 import type { Workload } from './workloads.ts';
+import { describePlacement, pinProcess, type Placement } from './placement.ts';
 
 const CLIENT = fileURLToPath(new URL('./loadgen/client.ts', import.meta.url));
 
@@ -27,6 +28,8 @@ export interface CellSpec {
   /** Extra server flags after the workload's own. */
   serverFlags?: string[];
   serverEnv?: NodeJS.ProcessEnv;
+  /** CPU placement of server and client (taskset); recorded in params.cpus. */
+  cpus?: Placement;
 }
 
 // The record a cell returns is part of the results schema (bench/results.ts); imported here,
@@ -83,6 +86,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
       durationMs: s.durationMs,
       clientThreads: s.clientThreads ?? 2,
       serverCommand: [],
+      cpus: describePlacement(s.cpus ?? {}),
     },
     ok: false,
     error: null,
@@ -104,13 +108,15 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
   let sampler: TreeSampler | null = null;
   // The load generator's process starts (and loads its code) while the server starts.
   const child = fork(CLIENT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  // Pinned before it starts its load threads (they inherit the mask).
+  if (child.pid) pinProcess(child.pid, s.cpus?.client);
   let stderr = '';
   child.stderr!.on('data', (d) => {
     if (stderr.length < 10_000) stderr += d;
   });
   const childExited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   try {
-    srv = await startTarget(s.target, flags, { env: s.serverEnv });
+    srv = await startTarget(s.target, flags, { env: s.serverEnv, cpus: s.cpus?.server });
     base.timings.serverStart = Date.now() - started;
     base.params.serverCommand = srv.command.map((a) => (a.length > 200 ? `${a.slice(0, 40)}…` : a));
     if (srv.pid !== null && procAvailable) sampler = new TreeSampler(srv.pid, 150);

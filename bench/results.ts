@@ -59,6 +59,8 @@ export interface CellResult {
     durationMs: number;
     clientThreads: number;
     serverCommand: string[];
+    /** CPU placement, `server=LIST,client=LIST` (taskset), or 'none'. Absent in runs before it existed. */
+    cpus?: string;
   };
   ok: boolean;
   error: string | null;

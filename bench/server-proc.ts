@@ -1,13 +1,13 @@
-// Servers under test, each a separate process: a switchboard model (the real CLI), the bare Node
-// reference echo, or an echo server this project did not write (Python's socketserver). Each is
-// started on 127.0.0.1 port 0, ready once it prints its "listening on HOST:PORT" line, and
-// stopped with SIGTERM (SIGKILL after a deadline; leftover children of it are killed too).
+// What the benchmark runs against: a switchboard model (the real CLI), the bare Node reference
+// echo, an echo server this project did not write (Python's socketserver), or a server already
+// running elsewhere. Local ones are started and stopped by the harness (harness/server.ts:
+// 127.0.0.1 port 0, ready at its "listening on" line, SIGTERM then SIGKILL); the benchmark also
+// kills whatever of a server's tree outlives it, so the next cell starts clean.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { descendants, procAvailable, readStat } from './proctree.ts';
-import { spawnListening } from './spawn-listening.ts';
+import { modelCommand, spawnServer } from '../harness/server.ts';
+import { pinnedCommand } from './placement.ts';
 
-export const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 export const REFERENCE = fileURLToPath(new URL('./reference-server.ts', import.meta.url));
 
 export type TargetKind = 'model' | 'reference' | 'external' | 'remote';
@@ -62,7 +62,7 @@ export interface RunningServer {
   port: number;
   /** null for a remote target. */
   pid: number | null;
-  command: string[];
+  command: readonly string[];
   stderr(): string;
   /** Exit code or signal once it has exited, else null. */
   exitStatus(): number | string | null;
@@ -72,7 +72,7 @@ export interface RunningServer {
 export function serverCommand(target: Target, flags: string[] = []): string[] {
   switch (target.kind) {
     case 'model':
-      return [process.execPath, CLI, 'serve', '--model', target.name, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...flags];
+      return modelCommand(target.name, flags);
     case 'reference':
       return [process.execPath, REFERENCE, '--port', '0'];
     case 'external':
@@ -82,7 +82,7 @@ export function serverCommand(target: Target, flags: string[] = []): string[] {
   }
 }
 
-export async function startTarget(target: Target, flags: string[] = [], { startTimeoutMs = 20_000, env = {} as NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+export async function startTarget(target: Target, flags: string[] = [], { startTimeoutMs = 20_000, env = {} as NodeJS.ProcessEnv, cpus = undefined as string | undefined } = {}): Promise<RunningServer> {
   if (target.kind === 'remote') {
     return {
       host: target.host!,
@@ -94,36 +94,14 @@ export async function startTarget(target: Target, flags: string[] = [], { startT
       stop: async () => null,
     };
   }
-  const command = serverCommand(target, flags);
-  const { proc, port, exited, stderr } = await spawnListening(command, { env, startTimeoutMs, name: target.name, stderrCap: 20_000 });
-  let status: number | string | null = null;
-  void exited.then((s) => (status = s));
-  const pid = proc.pid!;
+  const srv = await spawnServer(pinnedCommand(serverCommand(target, flags), cpus), { env, startTimeoutMs, name: target.name, stderrCap: 20_000 });
   return {
-    host: '127.0.0.1',
-    port,
-    pid,
-    command,
-    stderr,
-    exitStatus: () => status,
-    async stop(timeoutMs = 5000) {
-      // Note the tree first: children of a server that dies hard must not outlive the cell.
-      const tree = procAvailable ? descendants(pid).map((p) => ({ pid: p, starttime: readStat(p)?.starttime })) : [];
-      if (status === null) proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      for (const child of tree) {
-        // Only the very process we saw (same pid and start time), never a recycled pid.
-        const now = readStat(child.pid);
-        if (!now || now.starttime !== child.starttime || now.state === 'Z') continue;
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-      return code;
-    },
+    host: srv.host,
+    port: srv.port,
+    pid: srv.pid,
+    command: srv.command,
+    stderr: srv.stderr,
+    exitStatus: srv.exitStatus,
+    stop: (timeoutMs = 5000) => srv.stop(timeoutMs, { killLeftovers: true }),
   };
 }

@@ -3,8 +3,8 @@
 //   node reliability/run.ts [--quick] [--models a,b] [--faults x,y] [--seed n] [--soak-seconds s] [--out dir] [--update]
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { VARIANTS } from '../test/helpers/variants.ts';
-import type { FaultContext, FaultResult, Variant } from './lib.ts';
+import { DEFAULT_VARIANTS, VARIANTS, type Variant } from '../harness/variants.ts';
+import type { FaultContext, FaultResult } from './lib.ts';
 import { FAULTS } from './faults/index.ts';
 import { runTogether as runSoaksTogether } from './faults/soak.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ const wantedModels = argv.models?.split(',').map((s) => s.trim()).filter(Boolean
 // One variant per model unless a variant is named: the first listed variant is the model's default.
 const variants: Variant[] = wantedModels
   ? VARIANTS.filter((v) => wantedModels.includes(v.name) || (wantedModels.includes(v.model) && VARIANTS.find((w) => w.model === v.model) === v))
-  : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.model === v.model) === i);
+  : DEFAULT_VARIANTS;
 const faultNames = argv.faults ? argv.faults.split(',').map((s) => s.trim()) : Object.keys(FAULTS);
 for (const f of faultNames) if (!(f in FAULTS)) throw new Error(`unknown fault "${f}"; choose from ${Object.keys(FAULTS).join(', ')}`);
 if (!variants.length) throw new Error(`no variant matches --models ${argv.models}`);

@@ -5,9 +5,9 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { encodeFrame, Op } from '../src/shared/protocol.ts';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { startServer, CLI, type TestServer } from './helpers/server.ts';
-import { RawPeer } from './helpers/peer.ts';
-import { VARIANTS } from './helpers/variants.ts';
-import { echoFrame, errorCode, expectedDigest, headerOnly, infoFrame, sleep, sleepFrame, u32, workFrame } from './helpers/wire.ts';
+import { RawPeer } from '../harness/peer.ts';
+import { VARIANTS } from '../harness/variants.ts';
+import { echoFrame, errorCode, expectedDigest, headerOnly, infoFrame, sleep, sleepFrame, u32, workFrame } from '../harness/wire.ts';
 
 const MIB = 1024 * 1024;
 

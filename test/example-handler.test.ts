@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { encodeFrame, Op } from '../src/shared/protocol.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { RawPeer } from './helpers/peer.ts';
-import { VARIANTS } from './helpers/variants.ts';
-import { errorCode } from './helpers/wire.ts';
+import { RawPeer } from '../harness/peer.ts';
+import { VARIANTS } from '../harness/variants.ts';
+import { errorCode } from '../harness/wire.ts';
 
 const HANDLER = fileURLToPath(new URL('../examples/reverse-handler.ts', import.meta.url));
 

@@ -4,7 +4,7 @@
 // bench/loadgen/client.ts for it, the tests call it directly.
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import * as hdr from 'hdr-histogram-js';
+import { encodeHistogram, mergeHistograms, summarize, type Percentiles } from '../../harness/histogram.ts';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { workDigest } from '../../src/shared/builtin-handler.ts';
 import { addCounters, emptyCounters, errorTotal, nowMs, type Counters, type DoneMsg, type Mode, type ReadyMsg, type RequestVariant, type WorkerConfig } from './types.ts';
@@ -31,16 +31,6 @@ export interface LoadSpec {
   threads?: number;
   graceMs?: number;
   connectTimeoutMs?: number;
-}
-
-export interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-  count: number;
 }
 
 export interface LoadResult {
@@ -100,29 +90,8 @@ export function split(n: number, k: number): number[] {
   return Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
 }
 
-export function summarize(h: hdr.Histogram): Percentiles {
-  if (h.totalCount === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 };
-  return {
-    p50: h.getValueAtPercentile(50),
-    p90: h.getValueAtPercentile(90),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
-    mean: Math.round(h.mean * 10) / 10,
-    count: h.totalCount,
-  };
-}
-
-/** Decodes each encoded histogram and adds it into one (the merge across client threads). */
-export function mergeHistograms(encoded: string[]): hdr.Histogram {
-  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
-  for (const e of encoded) {
-    const h = hdr.decodeFromCompressedBase64(e);
-    merged.add(h);
-    h.destroy();
-  }
-  return merged;
-}
+// Histogram helpers live in the harness; re-exported for the load generator's callers.
+export { mergeHistograms, summarize, type Percentiles } from '../../harness/histogram.ts';
 
 export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
   const threads = Math.max(1, Math.min(spec.threads ?? 2, Math.max(spec.connections, 1)));
@@ -205,7 +174,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       throughput: counters.ok / (windowMs / 1000),
       bytesPerSec: counters.bytes / (windowMs / 1000),
       latencyUs: summarize(merged),
-      histogram: hdr.encodeIntoCompressedBase64(merged),
+      histogram: encodeHistogram(merged),
       errors: { ...counters, total: errorTotal(counters) },
       firstError: [...ready, ...done].find((m) => m.firstError)?.firstError,
       client: { threads, cpuUserUs, cpuSystemUs, cores: (cpuUserUs + cpuSystemUs) / 1000 / Math.max(1, t1 - t0) },

@@ -10,7 +10,7 @@
 // A request belongs to the measured window when that start moment falls inside it.
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as hdr from 'hdr-histogram-js';
+import { encodeHistogram, newHistogram } from '../../harness/histogram.ts';
 import { connectSocket } from '../../src/shared/client.ts';
 import { FrameDecoder, Op, parseError } from '../../src/shared/protocol.ts';
 import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
@@ -18,7 +18,7 @@ import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type 
 const cfg = workerData as WorkerConfig;
 const variants = cfg.variants.map((v) => ({ frame: Buffer.from(v.frame), op: v.op, payload: Buffer.from(v.payload) }));
 const counters = emptyCounters();
-const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const histogram = newHistogram();
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Open loop: requests queued on one connection beyond this wait client-side (and stay late). */
 const MAX_OUTSTANDING = 1024;
@@ -279,7 +279,7 @@ function finish(): void {
   const idleAliveAtEnd = idleSockets.size;
   for (const s of idleSockets) s.destroy();
   idleSockets.clear();
-  const msg: DoneMsg = { type: 'done', counters, histogram: hdr.encodeIntoCompressedBase64(histogram), idleAliveAtEnd, firstError };
+  const msg: DoneMsg = { type: 'done', counters, histogram: encodeHistogram(histogram), idleAliveAtEnd, firstError };
   parentPort!.postMessage(msg);
   setTimeout(() => process.exit(0), 50).unref();
 }

@@ -3,8 +3,10 @@
 // allowed only after the real answers); the server exits 0; no thread or child is left behind.
 import { Op, encodeFrame } from '../../src/shared/protocol.ts';
 import { FrameDecoder } from '../../src/shared/protocol.ts';
-import { isAlive } from '../procstats.ts';
-import { echoOk, pick, rawConnect, Recorder, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { isAlive } from '../../harness/proc-tree.ts';
+import { echoOk, rawConnect } from '../../harness/client.ts';
+import { sleep } from '../../harness/time.ts';
+import { pick, Recorder, startServer, type FaultContext, type FaultResult } from '../lib.ts';
 
 export const name = 'drain';
 

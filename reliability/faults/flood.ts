@@ -4,8 +4,11 @@
 // held for a moment so the slots stay full. Afterwards open fds return to their baseline, and
 // a second address still gets in while the first one is at its per-address limit.
 import { FrameDecoder, Op, encodeFrame } from '../../src/shared/protocol.ts';
-import { echoOk, START_PER_CONNECTION, pick, rawConnect, Recorder, round, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
-import { waitFor } from '../procstats.ts';
+import { echoOk, rawConnect } from '../../harness/client.ts';
+import { sleep } from '../../harness/time.ts';
+import { factsOf } from '../../harness/variants.ts';
+import { pick, Recorder, round, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'flood';
 
@@ -93,7 +96,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     // Two fds of slack: one fresh-clone run saw the process model at 118 → 119 for the whole
     // 10 s (unexplained; a leak from the flood's connections would show tens to thousands).
     const FD_SLACK = 2;
-    const back = await waitFor(server.pid, (s) => s.fds <= base.fds + FD_SLACK, 10_000);
+    const back = await waitForTree(server.pid, (s) => s.fds <= base.fds + FD_SLACK, 10_000);
     rec.sample(back.stats);
     rec.recoveryMs = back.ms;
     rec.inputs = total;
@@ -103,7 +106,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     // A model that starts a thread/child per connection admits only as fast as it starts them:
     // slower than the budget, and a second address may find no thread/child free (refused
     // cleanly with E_BUSY after --queue-timeout). Measured and reported as its limitation.
-    const startCost = START_PER_CONNECTION[variant.model];
+    const startCost = factsOf(variant).startsPerConnection;
     const limits: string[] = [];
     if (scale !== 'test') {
       const done = `${next} of ${total} connects in ${Math.round(floodMs)} ms`;

@@ -7,7 +7,10 @@
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { FrameDecoder, Op } from '../../src/shared/protocol.ts';
-import { echoOk, flagValue, START_PER_CONNECTION, pick, rawConnect, Recorder, round, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { echoOk, rawConnect } from '../../harness/client.ts';
+import { sleep } from '../../harness/time.ts';
+import { factsOf, optionsOf } from '../../harness/variants.ts';
+import { pick, Recorder, round, startServer, type FaultContext, type FaultResult } from '../lib.ts';
 
 export const name = 'fuzz';
 
@@ -215,7 +218,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     });
     rec.check('server alive', server.alive());
     const fuzzedMs = performance.now() - t0;
-    const startCost = START_PER_CONNECTION[variant.model];
+    const startCost = factsOf(variant).startsPerConnection;
     if (inputs < targetInputs && startCost && fuzzedMs >= budgetMs) {
       rec.limitation = `${startCost} (each fuzz case is a connection): ${inputs} inputs in ${played} connections in the ${budgetMs / 1000} s budget (${round(played / (fuzzedMs / 1000))} connections/s), not ${targetInputs}; every one answered as the reference says`;
     } else rec.check(`≥ ${targetInputs} inputs tried`, inputs >= targetInputs, `${inputs} in ${played} connections`);
@@ -226,7 +229,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     // 256 MiB of slack per serving heap. Bounded, not leaking: thread-pool fuzzed with 500,000
     // inputs sat at 378–388 MiB from the 100,000th on (2026-11-29).
     const beyond = rec.peakBeyondChildren - rec.beyondChildren(base);
-    const heaps = variant.model === 'process-pool' ? flagValue(variant, '--processes', 2) : variant.model === 'thread-pool' ? flagValue(variant, '--threads', 2) : 1;
+    const heaps = variant.model === 'process-pool' ? optionsOf(variant).processes : variant.model === 'thread-pool' ? optionsOf(variant).threads : 1;
     rec.check(
       `memory bounded (peak RSS < baseline + 256 MiB × ${heaps} serving heap${heaps > 1 ? 's' : ''}, beyond the idle cost of children started)`,
       beyond < heaps * 256 * 2 ** 20,

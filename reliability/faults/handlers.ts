@@ -9,9 +9,12 @@
 import { readFileSync } from 'node:fs';
 import { FrameClient } from '../../src/shared/client.ts';
 import { Op, parseError } from '../../src/shared/protocol.ts';
-import { FaultOp } from '../../test/fixtures/faulty-handler.ts';
-import { connectionCapacity, echoOk, FAULTY_HANDLER, pick, Recorder, sleep, startServer, withTimeout, type FaultContext, type FaultResult, type Server } from '../lib.ts';
-import { descendants, waitFor } from '../procstats.ts';
+import { echoOk } from '../../harness/client.ts';
+import { FAULTY_HANDLER, FaultOp } from '../../harness/fixtures.ts';
+import { sleep, withTimeout } from '../../harness/time.ts';
+import { connectionCapacity } from '../../harness/variants.ts';
+import { pick, Recorder, startServer, type FaultContext, type FaultResult, type Server } from '../lib.ts';
+import { descendants, waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'handlers';
 
@@ -142,7 +145,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       const t1 = performance.now();
       let served = false;
       while (!served && performance.now() - t1 < 10_000) served = await echoOk(server.port, 2000);
-      const back = await waitFor(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1, 10_000);
+      const back = await waitForTree(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1, 10_000);
       rec.recoveryMs = Math.max(rec.recoveryMs ?? 0, performance.now() - t0);
       // offload answers the victim E_TIMEOUT from the main thread before the watchdog has ended
       // the spinning pool thread (it allows --request-timeout + 1 s of silence): give it that.

@@ -5,16 +5,20 @@
 // throughout. The killed part's connections may fail; every other request must succeed (no
 // wrong answer), and capacity recovers (the tree is back to its shape; new connections served).
 import { Op } from '../../src/shared/protocol.ts';
-import { FaultOp } from '../../test/fixtures/faulty-handler.ts';
-import { connectionCapacity, echoOk, FAULTY_HANDLER, oneShot, pick, PROCESS_MODELS, Recorder, runLoad, sleep, startServer, THREAD_MODELS, type FaultContext, type FaultResult } from '../lib.ts';
-import { descendants, waitFor } from '../procstats.ts';
+import { echoOk, oneShot } from '../../harness/client.ts';
+import { FAULTY_HANDLER, FaultOp } from '../../harness/fixtures.ts';
+import { runLoad } from '../../harness/load.ts';
+import { sleep } from '../../harness/time.ts';
+import { connectionCapacity, factsOf } from '../../harness/variants.ts';
+import { pick, Recorder, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { descendants, waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'kill';
 
 export async function run(ctx: FaultContext): Promise<FaultResult> {
   const { variant, scale } = ctx;
   const rec = new Recorder(name, variant);
-  if (!THREAD_MODELS.has(variant.model) && !PROCESS_MODELS.has(variant.model)) {
+  if (factsOf(variant).family === 'event-loop') {
     rec.notApplicable = 'no worker threads or children to kill';
     return rec.result();
   }
@@ -22,7 +26,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   const clients = Math.max(1, Math.min(pick(scale, 8, 16, 16), connectionCapacity(variant) - 1));
   const server = await startServer(variant, ['--handler', FAULTY_HANDLER]);
   rec.load = `${clients} closed-loop clients (ECHO + WORK 200), ${durationMs / 1000} s, reconnecting after a failure`;
-  const how = PROCESS_MODELS.has(variant.model) ? 'kill -9 of a random child' : 'exit of a random worker thread';
+  const how = factsOf(variant).family === 'process' ? 'kill -9 of a random child' : 'exit of a random worker thread';
   try {
     await echoOk(server.port);
     await sleep(500);
@@ -34,7 +38,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       while (!stop) {
         await sleep(500);
         if (stop) break;
-        if (PROCESS_MODELS.has(variant.model)) {
+        if (factsOf(variant).family === 'process') {
           const kids = descendants(server.pid);
           if (!kids.length) continue;
           const pid = kids[Math.floor(Math.random() * kids.length)]!;
@@ -70,7 +74,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     stop = true;
     await killer;
     const t0 = performance.now();
-    const back = await waitFor(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1, 15_000);
+    const back = await waitForTree(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1, 15_000);
     let served = 0;
     for (let i = 0; i < clients; i++) if (await echoOk(server.port, 3000)) served++;
     rec.recoveryMs = performance.now() - t0;

@@ -5,9 +5,12 @@
 // --max-old-space-size), the whole server dies — a documented limitation.
 import { Op } from '../../src/shared/protocol.ts';
 import { FrameClient } from '../../src/shared/client.ts';
-import { FaultOp } from '../../test/fixtures/faulty-handler.ts';
-import { connectionCapacity, echoOk, FAULTY_HANDLER, pick, Recorder, sleep, startServer, withTimeout, type FaultContext, type FaultResult } from '../lib.ts';
-import { waitFor } from '../procstats.ts';
+import { echoOk } from '../../harness/client.ts';
+import { FAULTY_HANDLER, FaultOp } from '../../harness/fixtures.ts';
+import { sleep, withTimeout } from '../../harness/time.ts';
+import { connectionCapacity } from '../../harness/variants.ts';
+import { pick, Recorder, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'memory';
 
@@ -75,7 +78,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     }
     if (!isEventLoop) {
       const t1 = performance.now();
-      const back = await waitFor(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1 && s.rss < base.rss + 64 * 2 ** 20, 15_000);
+      const back = await waitForTree(server.pid, (s) => s.children >= base.children && s.threads >= base.threads - 1 && s.rss < base.rss + 64 * 2 ** 20, 15_000);
       rec.recoveryMs = performance.now() - t1;
       rec.metrics.rssAfterMb = Math.round(back.stats.rss / 2 ** 20);
       rec.crashes = server.alive() ? 0 : 1;

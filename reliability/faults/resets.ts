@@ -8,8 +8,10 @@ import { DEFAULT_OPTIONS, connectionLimits } from '../../src/shared/config.ts';
 import { serveConnection } from '../../src/shared/connection.ts';
 import { handle } from '../../src/shared/builtin-handler.ts';
 import { Op, encodeFrame } from '../../src/shared/protocol.ts';
-import { echoOk, pick, rawConnect, Recorder, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
-import { waitFor } from '../procstats.ts';
+import { echoOk, rawConnect } from '../../harness/client.ts';
+import { sleep } from '../../harness/time.ts';
+import { pick, Recorder, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'resets';
 
@@ -126,7 +128,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
         }
       }),
     );
-    const back = await waitFor(server.pid, (s) => s.fds <= base.fds && s.threads <= base.threads && s.children <= base.children, 10_000);
+    const back = await waitForTree(server.pid, (s) => s.fds <= base.fds && s.threads <= base.threads && s.children <= base.children, 10_000);
     rec.sample(back.stats);
     rec.recoveryMs = performance.now() - t0;
     rec.inputs = rounds * 2 + Math.ceil(rounds / 10);

@@ -10,7 +10,11 @@
 // ~2.2 MiB at the default 1 MiB --max-frame. Kernel socket buffers are not in RSS.
 import { FrameClient } from '../../src/shared/client.ts';
 import { FrameDecoder, Op, encodeFrame } from '../../src/shared/protocol.ts';
-import { connectionCapacity, pick, rawConnect, Recorder, round, runLoad, sleep, startServer, type FaultContext, type FaultResult } from '../lib.ts';
+import { rawConnect } from '../../harness/client.ts';
+import { runLoad } from '../../harness/load.ts';
+import { sleep } from '../../harness/time.ts';
+import { connectionCapacity } from '../../harness/variants.ts';
+import { pick, Recorder, round, startServer, type FaultContext, type FaultResult } from '../lib.ts';
 
 export const name = 'slow-reader';
 

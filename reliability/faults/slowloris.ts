@@ -5,7 +5,12 @@
 import type net from 'node:net';
 import { Op } from '../../src/shared/protocol.ts';
 import { FrameDecoder } from '../../src/shared/protocol.ts';
-import { connectionCapacity, pick, percentile, rawConnect, Recorder, round, runLoad, sleep, startServer, START_PER_CONNECTION, type FaultContext, type FaultResult } from '../lib.ts';
+import { rawConnect } from '../../harness/client.ts';
+import { newHistogram, recordMs } from '../../harness/histogram.ts';
+import { runLoad } from '../../harness/load.ts';
+import { sleep } from '../../harness/time.ts';
+import { connectionCapacity, factsOf } from '../../harness/variants.ts';
+import { pick, Recorder, round, startServer, type FaultContext, type FaultResult } from '../lib.ts';
 
 export const name = 'slowloris';
 
@@ -29,10 +34,11 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
   try {
     // Active clients connect first (established users) and keep their connections through both
     // phases: the unloaded window, then the attack window.
-    const phases: number[][] = [[], []];
+    // One latency histogram per phase (µs): the unloaded baseline, then under attack.
+    const phases = [newHistogram(), newHistogram()];
     let phase = 0;
     let stopLoad = false;
-    const loadDone = runLoad({ port: server.port, clients: activeClients, stop: () => stopLoad, onLatency: (ms) => phases[phase]!.push(ms) });
+    const loadDone = runLoad({ port: server.port, clients: activeClients, stop: () => stopLoad, onLatency: (ms) => recordMs(phases[phase]!, ms) });
     await sleep(windowMs);
     rec.sample(server.stats());
 
@@ -108,8 +114,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     const lastClose = Math.max(0, ...slows.map((s) => s.closedAt));
     for (const s of slows) s.socket?.destroy();
 
-    const p99Base = percentile(phases[0]!, 99);
-    const p99Load = percentile(phases[1]!, 99);
+    const [p99Base, p99Load] = phases.map((h) => h.getValueAtPercentile(99) / 1000) as [number, number]; // ms
     const ratio = p99Load / p99Base;
     rec.inputs = slowCount;
     rec.lost = loaded.lost;
@@ -119,7 +124,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       p99AttackMs: round(p99Load, 2),
       p99Ratio: round(ratio, 2),
       activeRequests: loaded.ok + loaded.errors,
-      activeRequestsUnderAttack: phases[1]!.length,
+      activeRequestsUnderAttack: phases[1]!.totalCount,
       slowRefusedBusy: busy,
       slowGotTimeout: timedOut,
       slowStillOpen: open,
@@ -127,7 +132,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     });
     rec.check('server alive', server.alive());
     rec.check('active clients: no errors and no lost requests', loaded.errors + rec.lost === 0, JSON.stringify({ errors: loaded.errors, lost: rec.lost, codes: loaded.errorCodes }));
-    rec.check('active clients made progress under attack', phases[1]!.length > activeClients, `${phases[1]!.length} answered`);
+    rec.check('active clients made progress under attack', phases[1]!.totalCount > activeClients, `${phases[1]!.totalCount} answered`);
     rec.check('every slow connection was closed by the server', open === 0, `${open} still open after ${Math.round(limitMs)} ms`);
     rec.check(
       'dribbling connections that were served got E_TIMEOUT',
@@ -140,7 +145,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     }
     if (scale !== 'test') {
       const p99 = `${round(p99Base, 2)} ms → ${round(p99Load, 2)} ms (${round(ratio, 2)}x)`;
-      const startCost = START_PER_CONNECTION[variant.model];
+      const startCost = factsOf(variant).startsPerConnection;
       // Every slow peer served costs a thread/child start, again each time one is timed out and
       // the next queued one takes its place: CPU the active clients feel on a 2-core machine.
       if (ratio > 3 && bounded && startCost && slowCount + activeClients > capacity && rec.checks.every((c) => c.ok)) {

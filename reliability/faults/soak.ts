@@ -7,21 +7,14 @@
 // another would take 30 of the run's 25 minutes. Each server's capacity is probed alone first;
 // then each is paced to half of its capacity divided by the number soaking at once, so the machine
 // as a whole runs at about half load, as one soak alone would.
-import { readFileSync } from 'node:fs';
 import { Op } from '../../src/shared/protocol.ts';
-import { connectionCapacity, echoOk, pick, Recorder, round, runLoad, sleep, START_PER_CONNECTION, startServer, type FaultContext, type FaultResult, type Server } from '../lib.ts';
+import { echoOk } from '../../harness/client.ts';
+import { runLoad } from '../../harness/load.ts';
+import { sleep } from '../../harness/time.ts';
+import { connectionCapacity, factsOf } from '../../harness/variants.ts';
+import { pick, Recorder, round, startServer, type FaultContext, type FaultResult, type Server } from '../lib.ts';
 
 export const name = 'soak';
-
-function rssAnon(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      kb += Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {}
-  }
-  return kb * 1024;
-}
 
 /** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {
@@ -92,7 +85,7 @@ async function prepare(ctx: FaultContext): Promise<Prepared> {
     // Capacity probe: closed loop.
     const probeS = pick(ctx.scale, 2, 2, 3);
     const probe = await runLoad({ port: server.port, clients, durationMs: probeS * 1000, request: mixed });
-    const meanLatMs = probe.latenciesMs.reduce((a, b) => a + b, 0) / Math.max(1, probe.latenciesMs.length);
+    const meanLatMs = probe.latencyUs.mean / 1000;
     ctx.log(`capacity ${Math.round(probe.ok / probeS)} req/s with ${clients} closed-loop clients`);
     return { ctx, rec, server, clients, rate: probe.ok / probeS, meanLatMs };
   } catch (err) {
@@ -120,7 +113,7 @@ async function soak(p: Prepared, together: number): Promise<void> {
   const sampler = setInterval(() => {
     const s = rec.sample(server.stats());
     const t = (performance.now() - t0) / 60_000;
-    samples.push({ t, rss: s.rss, anon: rssAnon(s.pids), fds: s.fds, threads: s.threads, children: s.children });
+    samples.push({ t, rss: s.rss, anon: s.anon, fds: s.fds, threads: s.threads, children: s.children });
     if (t * 60 >= nextLog) {
       ctx.log(`${Math.round(t * 60)} / ${seconds} s: RSS ${round(s.rss / 2 ** 20)} MiB, ${s.fds} fds, ${s.threads} threads, ${s.children} children`);
       nextLog += 60;
@@ -176,7 +169,7 @@ async function soak(p: Prepared, together: number): Promise<void> {
   if (!flat && variant.model === 'thread' && rec.checks.every((c) => c.ok)) {
     const kib = (rssSlope * 1024) / Math.max(1, connsPerMin);
     rec.metrics.rssKibPerConnectionStarted = round(kib, 1);
-    rec.limitation = `${START_PER_CONNECTION.thread}: RSS grew ${trend}, ≈ ${round(kib, 0)} KiB per connection started (${round(connsPerMin, 0)}/min): Node keeps part of every ended worker's memory (nodejs/node#45685); thread-pool reuses its threads; 0 errors, 0 lost`;
+    rec.limitation = `${factsOf({ model: 'thread' }).startsPerConnection}: RSS grew ${trend}, ≈ ${round(kib, 0)} KiB per connection started (${round(connsPerMin, 0)}/min): Node keeps part of every ended worker's memory (nodejs/node#45685); thread-pool reuses its threads; 0 errors, 0 lost`;
   } else rec.check('RSS trend flat (growth over the window < 10 % of mean)', flat, trend);
   const meanFds = steady.reduce((a, s) => a + s.fds, 0) / Math.max(1, steady.length);
   rec.check('fd trend flat (growth over the window ≤ max(4, 10 % of mean))', fdSlope * windowMin <= Math.max(4, meanFds * 0.1), `${round(fdSlope, 2)}/min, mean ${round(meanFds)}`);

@@ -3,7 +3,7 @@
 // OS, even though the child no longer exists when the window closes.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLK_TCK, descendants, procAvailable, sampleTree, TreeSampler } from '../../bench/proctree.ts';
+import { CLK_TCK, descendants, procAvailable, sampleTree, TreeSampler } from '../../harness/proc-tree.ts';
 
 const PARENT = `
 const { spawn } = require('node:child_process');

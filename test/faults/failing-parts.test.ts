@@ -1,5 +1,5 @@
 // Issue 8, faults 6–8 at test scale, every variant: hung/crashing handlers, killed parts,
-// memory limits (test/fixtures/faulty-handler.ts).
+// memory limits (harness/fixtures/faulty-handler.ts).
 import { describe, it } from 'vitest';
 import * as handlers from '../../reliability/faults/handlers.ts';
 import * as kill from '../../reliability/faults/kill.ts';

@@ -1,11 +1,11 @@
 // The fault tests run the same fault modules as `make reliability` (reliability/faults/*), at
-// test scale, against every variant in test/helpers/variants.ts, and assert every check held.
+// test scale, against one variant per model (harness/variants.ts), and assert every check held.
 import { expect } from 'vitest';
-import type { FaultContext, FaultResult, Variant } from '../../reliability/lib.ts';
-import { VARIANTS } from '../helpers/variants.ts';
+import { DEFAULT_VARIANTS, type Variant } from '../../harness/variants.ts';
+import type { FaultContext, FaultResult } from '../../reliability/lib.ts';
 
 /** One variant per model (the first listed): models join as their variants are added. */
-export const FAULT_VARIANTS: Variant[] = VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.model === v.model) === i);
+export const FAULT_VARIANTS: Variant[] = DEFAULT_VARIANTS;
 
 /**
  * model/fault pairs that fail today, found by these tests (see results/reliability.md for the

@@ -1,9 +1,9 @@
 // `offload` model: connections on the main event loop, each handler call a piscina task.
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { errorCode, infoFrame, sleepFrame } from '../helpers/wire.ts';
+import { errorCode, infoFrame, sleepFrame } from '../../harness/wire.ts';
 import { POOL_THREAD, crashIsolation, osThreads, stopAndReadStats } from './thread-helpers.ts';
 
 describe('offload model', () => {

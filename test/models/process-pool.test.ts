@@ -3,17 +3,18 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Op } from '../../src/shared/protocol.ts';
-import { FaultOp } from '../fixtures/faulty-handler.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { FAULTY_HANDLER, FaultOp, STARTUP_CRASH_HANDLER } from '../../harness/fixtures.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, sleep, sleepFrame } from '../helpers/wire.ts';
-import { alive, childrenOf, fdCount, finalStats, info, pidOfNewConnection, until, zombiesOf } from '../helpers/procs.ts';
+import { echoFrame, sleep, sleepFrame } from '../../harness/wire.ts';
+import { info, pidOfNewConnection } from '../../harness/client.ts';
+import { isAlive as alive, childrenOf, fdCount, zombiesOf } from '../../harness/proc-tree.ts';
+import { finalStats } from '../../harness/server.ts';
+import { until } from '../../harness/time.ts';
 
-const CRASH_HANDLER = fileURLToPath(new URL('../fixtures/startup-crash-handler.ts', import.meta.url));
-const FAULTY_HANDLER = fileURLToPath(new URL('../fixtures/faulty-handler.ts', import.meta.url));
+const CRASH_HANDLER = STARTUP_CRASH_HANDLER;
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-pool-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

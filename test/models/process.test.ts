@@ -2,10 +2,13 @@
 // orphans, start-up stats. Real CLI servers, real children, /proc for the process tree.
 import { describe, expect, it } from 'vitest';
 import { Op } from '../../src/shared/protocol.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, sleep, sleepFrame } from '../helpers/wire.ts';
-import { alive, childrenOf, fdCount, finalStats, info, until, zombiesOf } from '../helpers/procs.ts';
+import { echoFrame, errorCode, sleep, sleepFrame } from '../../harness/wire.ts';
+import { info } from '../../harness/client.ts';
+import { isAlive as alive, childrenOf, fdCount, zombiesOf } from '../../harness/proc-tree.ts';
+import { finalStats } from '../../harness/server.ts';
+import { until } from '../../harness/time.ts';
 
 describe('process', () => {
   it('every concurrent connection has its own child pid, never the parent; the pid is gone after close', async () => {

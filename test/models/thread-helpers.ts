@@ -2,14 +2,15 @@
 // name (worker threads appear in /proc/<pid>/task under their thread name), the final stats
 // line a server logs at --log-level info, and the crash-isolation scenario.
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleep } from '../helpers/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleep } from '../../harness/wire.ts';
 
-export const CRASH_HANDLER = fileURLToPath(new URL('../fixtures/crash-handler.ts', import.meta.url));
+import { CRASH_HANDLER } from '../../harness/fixtures.ts';
+
+export { CRASH_HANDLER };
 /** Name the OS gives piscina's (unnamed) worker threads. */
 export const POOL_THREAD = 'WorkerThread';
 

@@ -1,9 +1,9 @@
 // `thread-pool` model: a piscina pool of --threads threads, each connection a task.
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleep } from '../helpers/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleep } from '../../harness/wire.ts';
 import { CRASH_HANDLER, POOL_THREAD, crashIsolation, info, osThreads, settle, stopAndReadStats } from './thread-helpers.ts';
 
 describe('thread-pool model', () => {

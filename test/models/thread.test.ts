@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { THREAD_NAME } from '../../src/models/thread.ts';
 import { Op } from '../../src/shared/protocol.ts';
-import { RawPeer } from '../helpers/peer.ts';
+import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleep } from '../helpers/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleep } from '../../harness/wire.ts';
 import { crashIsolation, info, osThreads, settle, stopAndReadStats } from './thread-helpers.ts';
 
 describe('thread model', () => {

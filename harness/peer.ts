@@ -1,7 +1,8 @@
 // A raw TCP peer for tests: writes arbitrary bytes, collects every byte received, and decodes
 // them into frames on demand. Unlike FrameClient it never assumes the server behaves.
-import net from 'node:net';
-import { FrameDecoder, encodeFrame, type Frame } from '../../src/shared/protocol.ts';
+import type net from 'node:net';
+import { connectSocket } from '../src/shared/client.ts';
+import { FrameDecoder, encodeFrame, type Frame } from '../src/shared/protocol.ts';
 
 export class RawPeer {
   readonly socket: net.Socket;
@@ -28,13 +29,8 @@ export class RawPeer {
     );
   }
 
-  static connect(port: number, opts: { allowHalfOpen?: boolean } = {}): Promise<RawPeer> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false });
-      socket.setNoDelay(true);
-      socket.once('connect', () => resolve(new RawPeer(socket)));
-      socket.once('error', reject);
-    });
+  static async connect(port: number, opts: { allowHalfOpen?: boolean; host?: string; localAddress?: string; timeoutMs?: number } = {}): Promise<RawPeer> {
+    return new RawPeer(await connectSocket({ port, ...opts }));
   }
 
   write(bytes: Uint8Array): Promise<void> {

@@ -1,6 +1,6 @@
 // Request builders and independent reference answers for assertions.
 import { createHash } from 'node:crypto';
-import { encodeFrame, Op } from '../../src/shared/protocol.ts';
+import { encodeFrame, Op } from '../src/shared/protocol.ts';
 
 export const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
@@ -23,4 +23,4 @@ export function expectedDigest(n: number, seed: Buffer | string = ''): Buffer {
 }
 
 export const errorCode = (payload: Buffer): string => payload.toString('utf8').split(' ')[0]!;
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './time.ts';

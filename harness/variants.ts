@@ -1,9 +1,14 @@
 // Every model, in every configuration the conformance suite must hold for (Tokio's rt_common
 // pattern: write the suite once, run it per runtime flavour). A model joins by adding a line.
+// The tests, `make reliability` and the fault tests all read this list; facts about a model
+// (family, capacity, start-up cost) come from the registry, given the variant's own flags.
+import { MODELS, type ModelEntry, type ModelName } from '../src/models/registry.ts';
+import { parseServeFlags } from '../src/serve-flags.ts';
+
 export interface Variant {
-  /** Label in test names. */
+  /** Label in test names and report rows. */
   name: string;
-  model: string;
+  model: ModelName;
   flags: string[];
 }
 
@@ -32,3 +37,21 @@ export const VARIANTS: Variant[] = [
   // so the request queue must hold them (the default 1,024 would answer some with E_BUSY).
   { name: 'offload', model: 'offload', flags: ['--threads', '2', '--queue', '10000'] },
 ];
+
+/** One variant per model: the first listed is the model's default. */
+export const DEFAULT_VARIANTS: Variant[] = VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.model === v.model) === i);
+
+/** The registry's facts about the variant's model. */
+export function factsOf(variant: Pick<Variant, 'model'>): ModelEntry {
+  return MODELS[variant.model];
+}
+
+/** Connections the variant serves at once, with its flags (Infinity: multiplexes without bound). */
+export function connectionCapacity(variant: Pick<Variant, 'model' | 'flags'>, extraFlags: readonly string[] = []): number {
+  return factsOf(variant).capacity(parseServeFlags([...variant.flags, ...extraFlags]));
+}
+
+/** The value the variant's model runs with for an option, its flags applied over the defaults. */
+export function optionsOf(variant: Pick<Variant, 'flags'>, extraFlags: readonly string[] = []) {
+  return parseServeFlags([...variant.flags, ...extraFlags]);
+}
