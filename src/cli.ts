@@ -3,10 +3,11 @@
 //
 // Exit codes (all commands):
 //   0  success
-//   1  the server answered with an ERROR frame (client) / shutdown missed its deadline (serve)
+//   1  the server answered with an ERROR frame (client)
 //   2  bad usage: unknown command or flag, invalid value
 //   3  could not reach the server, or it closed/timed out before answering
 //   4  the server failed to start (port in use, handler failed to load, …)
+//   5  serve: shutdown cut connections (--drain-timeout passed, or a second signal closed at once)
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS } from './shared/config.ts';
@@ -17,7 +18,7 @@ import { FrameClient, ServerError } from './shared/client.ts';
 import { Op, OP_NAMES, parseError } from './shared/protocol.ts';
 import { createLogger } from './shared/log.ts';
 
-export const EXIT = { OK: 0, ERROR_REPLY: 1, USAGE: 2, UNREACHABLE: 3, START_FAILED: 4 } as const;
+export const EXIT = { OK: 0, ERROR_REPLY: 1, USAGE: 2, UNREACHABLE: 3, START_FAILED: 4, DRAIN_INCOMPLETE: 5 } as const;
 
 const D = DEFAULT_OPTIONS;
 
@@ -35,17 +36,14 @@ async function serve(args: ServeArgs): Promise<number> {
     console.error(`switchboard serve: cannot start: ${(err as Error).message}`);
     return EXIT.START_FAILED;
   }
-  const { address, port } = server.address;
-  const host = address.includes(':') ? `[${address}]` : address;
-  console.log(`switchboard listening on ${host}:${port} (model ${server.options.model}, pid ${process.pid})`);
-  log.info({ address, port, model: server.options.model }, 'listening');
-
-  return new Promise<number>((resolve) => {
+  // Signal handlers first, then the "listening" line: whoever waits for that line may send
+  // SIGTERM at once, and before process.on() a SIGTERM would kill us without a drain.
+  const exitCode = new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) {
         log.warn({ signal }, 'second signal: closing now');
-        void server.model.close().then(() => resolve(EXIT.ERROR_REPLY));
+        void server.model.close().then(() => resolve(EXIT.DRAIN_INCOMPLETE));
         return;
       }
       log.info({ signal, drainTimeoutMs: server.options.drainTimeoutMs }, 'draining');
@@ -53,12 +51,17 @@ async function serve(args: ServeArgs): Promise<number> {
         const stats = server.stats();
         if (drained) log.info({ stats }, 'drained, exiting');
         else log.warn({ stats }, 'drain deadline passed; remaining connections were closed');
-        resolve(drained ? EXIT.OK : EXIT.ERROR_REPLY);
+        resolve(drained ? EXIT.OK : EXIT.DRAIN_INCOMPLETE);
       });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  const { address, port } = server.address;
+  const host = address.includes(':') ? `[${address}]` : address;
+  console.log(`switchboard listening on ${host}:${port} (model ${server.options.model}, pid ${process.pid})`);
+  log.info({ address, port, model: server.options.model }, 'listening');
+  return exitCode;
 }
 
 // ── client ──────────────────────────────────────────────────────────────────────────────
@@ -173,7 +176,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
         serveFlags(y)
           .example('$0 serve --model event-loop --port 7070', 'all connections on one thread')
           .example('$0 serve --port 0 --idle-timeout 5', 'any free port; drop connections idle for 5 s')
-          .epilogue(`Models:\n${modelList}\n\nSIGTERM or SIGINT drains: no new connections, every request already read is answered, then exit 0 (1 if --drain-timeout had to cut connections). A second signal closes at once.`),
+          .epilogue(`Models:\n${modelList}\n\nSIGTERM or SIGINT drains: no new connections, every request already read is answered, then exit 0 (5 if --drain-timeout had to cut connections). A second signal closes at once (exit 5).`),
       async (a) => {
         process.exitCode = await serve(a);
       },
