@@ -69,7 +69,8 @@ export abstract class ModelBase implements Model {
   #closed: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
-  constructor(name: string, ctx: ModelContext, startupUnit: StartupUnit | null) {
+  /** `startupUnit`: what this model starts and times in stats().startup (null: neither threads nor processes). */
+  constructor(name: string, ctx: ModelContext, startupUnit: StartupUnit | null = null) {
     this.name = name;
     this.ctx = ctx;
     this.startup = new StartupStats(startupUnit);
