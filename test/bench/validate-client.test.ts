@@ -1,0 +1,147 @@
+// The independent C client (bench/validate/echo-client.c) that make bench-validate checks the load
+// generator against: it must measure a correct echo server, and each of its checks must be able to
+// fail — a corrupted byte is a mismatch, and a connection the server starves shows up (fewer
+// active connections, its wait as a latency sample) instead of vanishing from the figures.
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const SOURCE = fileURLToPath(new URL('../../bench/validate/echo-client.c', import.meta.url));
+
+const ccExists = (() => {
+  try {
+    execFileSync('cc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+interface ClientResult {
+  connections: number;
+  requests: number;
+  throughput: number;
+  p99Us: number;
+  maxUs: number;
+  errors: number;
+  mismatches: number;
+  activeConnections: number;
+  ageSamples: number;
+  cpuUserS: number;
+  cpuSysS: number;
+}
+
+const servers: net.Server[] = [];
+const sockets = new Set<net.Socket>();
+const children = new Set<ChildProcess>();
+
+/** A server on 127.0.0.1, any port, whose connections `onConnection` handles (index = accept order). */
+async function serve(onConnection: (sock: net.Socket, index: number) => void): Promise<number> {
+  let n = 0;
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    sock.setNoDelay(true);
+    onConnection(sock, n++);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Whole frames out of a byte stream (u32 length, then that many bytes). */
+function onFrames(sock: net.Socket, each: (frame: Buffer) => void): void {
+  let buf = Buffer.alloc(0);
+  sock.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+      const len = 4 + buf.readUInt32BE(0);
+      each(Buffer.from(buf.subarray(0, len)));
+      buf = buf.subarray(len);
+    }
+  });
+}
+
+describe.runIf(ccExists)('bench/validate/echo-client.c', () => {
+  let dir = '';
+  let bin = '';
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'echo-client-'));
+    bin = path.join(dir, 'echo-client');
+    // The flags make bench-validate builds with; a warning here is a test failure.
+    const out = execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-o', bin, SOURCE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe('');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    children.clear();
+    for (const s of sockets) s.destroy();
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  // Asynchronous on purpose: the servers under test run in this process's event loop.
+  function run(port: number, connections: number, durationS = 1): Promise<ClientResult> {
+    return new Promise((resolve, reject) => {
+      const args = ['--port', String(port), '--connections', String(connections), '--payload', '64', '--warmup', '0.2', '--duration', String(durationS), '--grace', '0.3'];
+      const child = execFile(bin, args, { timeout: 15_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+        children.delete(child);
+        if (err) return reject(new Error(`echo-client failed: ${err.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim()) as ClientResult);
+      });
+      children.add(child);
+    });
+  }
+
+  it('measures a correct echo server: requests, no errors, every connection served', async () => {
+    const port = await serve((sock) => sock.pipe(sock));
+    const r = await run(port, 4);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.throughput).toBeCloseTo(r.requests / 1, 0);
+    expect(r.errors).toBe(0);
+    expect(r.mismatches).toBe(0);
+    expect(r.connections).toBe(4);
+    expect(r.activeConnections).toBe(4);
+    expect(r.ageSamples).toBe(0);
+    expect(r.cpuUserS + r.cpuSysS).toBeGreaterThan(0);
+  });
+
+  it('catches one corrupted byte in every answer', async () => {
+    const port = await serve((sock) =>
+      onFrames(sock, (frame) => {
+        frame[frame.length - 1]! ^= 0x01; // the last payload byte: the framing stays intact
+        sock.write(frame);
+      }),
+    );
+    const r = await run(port, 2);
+    expect(r.mismatches).toBeGreaterThan(0);
+    expect(r.requests).toBe(0);
+  });
+
+  it('a connection the server never answers shows up: 3 of 4 active, its wait as a latency sample', async () => {
+    const port = await serve((sock, index) => {
+      if (index === 1) sock.resume(); // read and drop: this connection is starved
+      else sock.pipe(sock);
+    });
+    const windowS = 1;
+    const r = await run(port, 4, windowS);
+    expect(r.activeConnections).toBe(3);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.ageSamples).toBe(1);
+    // Its only request was sent before the window and waited through all of it.
+    expect(r.maxUs).toBeGreaterThanOrEqual(windowS * 1e6);
+    expect(r.errors).toBe(0);
+  });
+
+  it('exits non-zero with a message when it cannot connect', async () => {
+    const port = await serve(() => {});
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    await expect(run(port, 1)).rejects.toThrow(/connect to 127\.0\.0\.1:\d+ failed/);
+  });
+});
