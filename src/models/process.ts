@@ -1,9 +1,12 @@
 // process: a child process per connection, the HOWTO's "fork a subprocess per connection".
 // Each accepted socket travels as a handle over IPC to a child that serves that one connection
-// on its own event loop and exits when it closes. The fork is the cost (≈ 25 ms of CPU and tens
-// of MB per child); warm spares (--spare-processes, Apache prefork's MinSpareServers) hide the
-// latency, not the CPU. At most --max-processes children exist at once (spares included); beyond
-// that connections wait in a bounded queue (--queue), then get E_BUSY.
+// on its own event loop and exits when it closes. The fork is the cost: a whole Node process per
+// connection, ≈ 110 ms of CPU from fork to ready and ≈ 53 MB RSS per child on this project's
+// 2-core VM on a busy day (README, Models); `make bench`'s churn workload measured ≈ 56 ms of
+// server CPU per connection (results/latest.md). Warm spares (--spare-processes, Apache
+// prefork's MinSpareServers) hide the latency, not the CPU. At most --max-processes children
+// exist at once (spares included); beyond that connections wait in a bounded queue (--queue),
+// then get E_BUSY.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { SwitchboardError } from '../shared/errors.ts';

@@ -1,8 +1,10 @@
 // thread: one worker_threads Worker per connection (the HOWTO's "thread per connection").
 // The accept loop's socket moves, unread, to a fresh thread that serves it with the shared
 // connection code and exits when it closes. Blocking handlers stall only their own connection;
-// the price is a thread start-up (~11 ms of CPU on Node 26) per connection, which
-// --spare-threads hides from latency (pre-started idle threads) but not from CPU.
+// the price is a thread start-up per connection (≈ 11.5 ms bare on an idle Node 26, more with the
+// handler loaded: README, Models; `make bench`'s churn workload measured ≈ 28 ms of server CPU per
+// connection, results/latest.md), which --spare-threads hides from latency (pre-started idle
+// threads) but not from CPU.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Socket } from 'node:net';
