@@ -14,7 +14,7 @@ export PATH := $(TC)/bin:$(PATH)
 VITEST := $(NODE) node_modules/vitest/vitest.mjs
 TSC    := $(NODE) node_modules/typescript/bin/tsc
 
-.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline serve clean
+.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline bench-validate serve clean
 .DEFAULT_GOAL := help
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make reliability fault tests at full scale → results/reliability.md (≤ 25 min; QUICK=1 ≤ 5 min)"
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report against results/baseline.json (make bench-baseline rewrites it)"
+	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
 
@@ -52,12 +53,20 @@ bench: setup
 
 # CI regression report: interleaved rounds of echo-64B c=32, work-1ms, churn for every model,
 # compared with results/baseline.json → results/ci-report.md. Exit 1 only on a confident regression.
+# BENCH_CI_ARGS="--help" for flags; BENCH_CI_ARGS="--slowdown-us 100" slows every model's handler
+# by 100 µs per request (a test aid: the report must then exit 1).
 bench-ci: setup
 	$(NODE) bench/ci/run.ts $(BENCH_CI_ARGS)
 
 # Rewrite the baseline on purpose (then commit results/baseline.json).
 bench-baseline: setup
 	$(NODE) bench/ci/run.ts --write-baseline $(BENCH_CI_ARGS)
+
+# The instrument checked: the load generator and a C client (bench/validate/echo-client.c, built
+# with cc into .toolchain/validate/) on the same servers, interleaved → results/validate.md.
+# Exit 0 = report written (a missed target is reported); 1 = the tool failed. No cc: says so, exit 0.
+bench-validate: setup
+	$(NODE) bench/validate/run.ts $(if $(QUICK),--quick) $(BENCH_VALIDATE_ARGS)
 
 # Issue 8: every fault against every model; writes results/reliability.md (+ .json).
 # ≤ 25 min on 2 cores, QUICK=1 ≤ 5 min; RELIABILITY_ARGS='--models event-loop,thread --faults fuzz,drain --seed 42'.
