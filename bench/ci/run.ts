@@ -25,6 +25,7 @@ import { MODEL_NAMES } from '../../src/models/registry.ts';
 import { calibrateWork } from '../calibrate.ts';
 import { runCell, type CellResult } from '../cell.ts';
 import { REFERENCE_TARGET, type Target } from '../server-proc.ts';
+import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { compare, type Comparison, type Direction } from './stats.ts';
 
@@ -119,7 +120,7 @@ function git(args: string[]): string {
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
 
-async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; workN: number | null; log: (s: string) => void }): Promise<CiRun> {
+async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; workN: number | null; slowdownUs: number; log: (s: string) => void }): Promise<CiRun> {
   // WORK n must be the baseline's: calibration wanders by tens of percent between runs on a
   // shared VM, and a different n would show up as a throughput change that is not one.
   const workN = opts.workN ?? calibrateWork().workN;
@@ -128,6 +129,9 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
   const plan = targets.flatMap((target) =>
     CI_CELLS.filter((c) => target.kind === 'model' || findWorkload(c.workload).reference).map((c) => ({ target, ...c })),
   );
+  // --slowdown-us: every model server runs the built-in handler slowed by N µs per request (the
+  // reference server has no handler, and stays the yardstick).
+  const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
   const samples: Samples = {};
   const failures: string[] = [];
   const started = Date.now();
@@ -151,6 +155,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
         warmupMs: opts.warmupMs,
         durationMs: opts.durationMs,
         workN,
+        serverFlags: p.target.kind === 'model' ? modelFlags : [],
       });
       if (!cell.ok) failures.push(`round ${round + 1}: ${p.target.name} ${p.workload}: ${cell.error}`);
       cells.set(cellKey(p.target.name, p.workload), cell);
@@ -175,7 +180,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
       durationMs: opts.durationMs,
       workN,
       models: opts.models,
-      slowdownUs: Number(process.env.SWITCHBOARD_SLOWDOWN_US ?? 0) || 0,
+      slowdownUs: opts.slowdownUs,
     },
     samples,
     failures,
@@ -207,7 +212,7 @@ export function judge(baseline: CiRun, current: CiRun, minEffect: number, perMet
 
 function report(baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
-    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up), WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **SWITCHBOARD_SLOWDOWN_US=${r.settings.slowdownUs}**` : ''}`;
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up), WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
   lines.push(`- **Current:** ${about(current)}`);
   lines.push(baseline ? `- **Baseline** (results/baseline.json): ${about(baseline)}` : '- **Baseline:** none yet — run `make bench-baseline` and commit results/baseline.json.');
@@ -262,6 +267,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('write-baseline', { type: 'boolean', default: false, describe: 'write this run as the new baseline instead of comparing (make bench-baseline)' })
       .option('min-effect', { type: 'number', default: 0.1, describe: 'smallest relative change that can be a regression' })
       .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: `per metric, e.g. churn.ratio=0.2 (metrics: ${METRICS.map((m) => m.key).join(', ')})` })
+      .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: model servers run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' })
       .strict()
       .help()
       .version(false)
@@ -288,6 +294,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     }
     perMetric[key!] = Number(value);
   }
+  const slowdownUs = args['slowdown-us'];
+  if (!(slowdownUs >= 0)) {
+    console.error('bench-ci: --slowdown-us takes a number of microseconds ≥ 0');
+    return 2;
+  }
 
   let baseline: CiRun | null = !args['write-baseline'] && existsSync(args.baseline) ? JSON.parse(readFileSync(args.baseline, 'utf8')) : null;
   if (baseline && baseline.schema !== CI_SCHEMA) {
@@ -301,6 +312,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     warmupMs: Math.round(args.warmup * 1000),
     durationMs: Math.round(args.duration * 1000),
     models,
+    slowdownUs,
     log: (s) => process.stderr.write(`bench-ci: ${s}\n`),
   });
   mkdirSync(args.out, { recursive: true });

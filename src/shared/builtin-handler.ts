@@ -15,16 +15,7 @@ export function workDigest(n: number, seed: Uint8Array): Buffer {
   return Buffer.from(d);
 }
 
-// Test aid for the CI regression report (docs/BENCHMARKS.md): SWITCHBOARD_SLOWDOWN_US=N adds
-// N µs of busy work to every request. Off unless set; read once at load.
-const slowdownUs = Number(process.env.SWITCHBOARD_SLOWDOWN_US ?? 0) || 0;
-function busyWait(us: number): void {
-  const until = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
-  while (process.hrtime.bigint() < until);
-}
-
 export function handle(op: number, payload: Buffer, ctx: HandlerContext): HandlerResult | Promise<HandlerResult> {
-  if (slowdownUs > 0) busyWait(slowdownUs);
   switch (op) {
     case Op.ECHO:
       return { op, payload };

@@ -32,7 +32,11 @@ export type Handler = (op: number, payload: Buffer, context: HandlerContext) => 
 
 export const BUILTIN_HANDLER = new URL('./builtin-handler.ts', import.meta.url).href;
 
-/** Resolves a `--handler` argument (path relative to cwd, absolute path or URL) to a module URL. */
+/**
+ * Resolves a `--handler` argument (path relative to cwd, absolute path or URL) to a module URL.
+ * A file: or data: URL is kept as given, query included, and every thread and child imports
+ * exactly that: a handler can take parameters that way (bench/handlers/slowed.ts?us=N).
+ */
 export function handlerUrl(spec: string | undefined): string {
   if (!spec || spec === 'builtin') return BUILTIN_HANDLER;
   if (/^(file|data):/.test(spec)) return spec;
