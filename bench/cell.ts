@@ -88,6 +88,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
       serverCommand: [],
       cpus: describePlacement(s.cpus ?? {}),
     },
+    round: 1,
     ok: false,
     error: null,
     startedAt: new Date(started).toISOString(),
@@ -98,6 +99,9 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
     errors: null,
     firstError: null,
     client: null,
+    connections: null,
+    fairness: null,
+    perConnection: null,
     serverTree: null,
     timings: { serverStart: 0, connect: 0, load: 0, stop: 0 },
     idle: null,
@@ -173,9 +177,14 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
     base.throughput = result.throughput;
     base.mbPerSec = result.bytesPerSec / 1e6;
     base.latencyUs = result.latencyUs;
+    base.latencyRawUs = result.latencyRawUs;
+    base.coIntervalUs = result.coIntervalUs;
     base.errors = result.errors;
     base.firstError = result.firstError ?? null;
     base.client = result.client;
+    base.connections = result.connections;
+    base.fairness = result.fairness;
+    base.perConnection = result.perConnection;
     base.idle = w.loop === 'idle' ? result.idle : null;
     base.histogram = result.histogram;
     if (sampler && m0 && m1 && baseline) {

@@ -10,6 +10,13 @@ export interface Placement {
   client?: string;
 }
 
+/**
+ * The benchmark's defaults (chosen with `make bench-validate`, which compares this load generator
+ * with an independent C client on the same servers; see results/validate.md).
+ */
+export const DEFAULT_PLACEMENT: Placement = {};
+export const DEFAULT_CLIENT_THREADS = 2;
+
 export const tasksetAvailable = (() => {
   try {
     execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });

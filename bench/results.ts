@@ -8,7 +8,7 @@ import type { RttRow } from './micro/rtt.ts';
 import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface RunResults {
   schema: number;
@@ -62,6 +62,8 @@ export interface CellResult {
     /** CPU placement, `server=LIST,client=LIST` (taskset), or 'none'. Absent in runs before it existed. */
     cpus?: string;
   };
+  /** Which repetition of the cell this is (1-based; rounds are interleaved across cells). */
+  round: number;
   ok: boolean;
   error: string | null;
   startedAt: string;
@@ -69,9 +71,18 @@ export interface CellResult {
   throughput: number | null;
   mbPerSec: number | null;
   latencyUs: LoadResult['latencyUs'] | null;
+  /** Closed loop and churn: latency before the coordinated-omission correction. */
+  latencyRawUs?: LoadResult['latencyRawUs'];
+  coIntervalUs?: LoadResult['coIntervalUs'];
   errors: LoadResult['errors'] | null;
   firstError: string | null;
   client: LoadResult['client'] | null;
+  /** Connections offered, served (≥ 1 answer inside the window) and starved. */
+  connections: LoadResult['connections'] | null;
+  /** Jain's index over per-connection answers inside the window. */
+  fairness: number | null;
+  /** Answers inside the window per connection (churn: per loop). */
+  perConnection: number[] | null;
   /** Server process tree over the window (null for a remote target). */
   serverTree: ServerFigures | null;
   /** Where the cell's wall time went (ms). */

@@ -15,6 +15,7 @@ import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { calibrateWork, type Calibration } from './calibrate.ts';
 import { runCell, type CellSpec } from './cell.ts';
+import { DEFAULT_CLIENT_THREADS, DEFAULT_PLACEMENT, describePlacement, parsePlacement, tasksetAvailable, type Placement } from './placement.ts';
 import { SCHEMA_VERSION, type CellResult, type RunResults } from './results.ts';
 import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from './server-proc.ts';
 import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
@@ -90,11 +91,12 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
         'own process (worker threads), server CPU/RSS of the whole process tree read from /proc over the measured window.\n' +
         `Models (from src/models/registry.ts): ${MODEL_NAMES.join(', ')}\nWorkloads: ${WORKLOAD_NAMES.join(', ')}`,
     )
-    .option('quick', { type: 'boolean', default: false, describe: 'short run (≤ 3 min): 0.25 s warm-up + 0.75 s windows, idle-10k scaled to 1,000, echo-64B at c=32 only' })
+    .option('quick', { type: 'boolean', default: false, describe: 'short run (≤ 3 min): one round, 0.25 s warm-up + 0.75 s windows, idle-10k scaled to 1,000, echo-64B at c=32 only' })
+    .option('rounds', { type: 'number', describe: 'times every cell runs, interleaved (round 1 of every cell, then round 2, …) so machine drift hits every server alike; tables show the median and the range (default 3, quick 1)' })
     .option('models', { type: 'string', array: true, describe: 'models to bench (comma-separated or repeated); default: every registered model' })
     .option('workloads', { type: 'string', array: true, describe: `workloads (default: all): ${WORKLOAD_NAMES.join(', ')}` })
-    .option('duration', { type: 'number', describe: 'measured seconds per cell (default 6, quick 0.75)' })
-    .option('warmup', { type: 'number', describe: 'warm-up seconds per cell, excluded from every figure (default 1.5, quick 0.25)' })
+    .option('duration', { type: 'number', describe: 'measured seconds per cell and round (default 3, quick 0.75)' })
+    .option('warmup', { type: 'number', describe: 'warm-up seconds per cell, excluded from every figure except the age of requests still unanswered (default 1, quick 0.25)' })
     .option('connections', { alias: 'c', type: 'string', describe: 'override the concurrency levels of the selected workloads, e.g. 1,64' })
     .option('pipeline', { type: 'number', describe: 'requests in flight per connection (closed loop; default 1)' })
     .option('idle', { type: 'number', describe: 'idle-10k: idle connections to hold (default 10000; quick 1000)' })
@@ -102,7 +104,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('sleep-ms', { type: 'number', describe: 'sleep-10ms: SLEEP milliseconds' })
     .option('rate', { type: 'number', describe: 'echo-64B-open: fixed requests/s instead of 50% of measured capacity' })
     .option('work-n', { type: 'number', describe: 'work-1ms: WORK iteration count (default: calibrated so a request costs ≈1 ms CPU)' })
-    .option('client-threads', { type: 'number', default: 2, describe: 'load-generator worker threads' })
+    .option('client-threads', { type: 'number', default: DEFAULT_CLIENT_THREADS, describe: 'load-generator worker threads' })
+    .option('cpus', { type: 'string', default: describePlacement(DEFAULT_PLACEMENT), describe: `CPU placement through taskset${tasksetAvailable ? '' : ' (not found here: ignored)'}: server=LIST,client=LIST, or none` })
     .option('reference', { type: 'boolean', default: true, describe: 'include the bare Node net echo server (the Node ceiling); --no-reference to skip' })
     .option('external', { type: 'boolean', default: true, describe: "include Python's socketserver echo (validation: a server this project did not write)" })
     .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model)' })
@@ -131,9 +134,23 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     });
   const a = await y.parseAsync();
   const quick = a.quick;
-  const warmupMs = Math.round((a.warmup ?? (quick ? 0.25 : 1.5)) * 1000);
-  const durationMs = Math.round((a.duration ?? (quick ? 0.75 : 6)) * 1000);
+  const warmupMs = Math.round((a.warmup ?? (quick ? 0.25 : 1)) * 1000);
+  const durationMs = Math.round((a.duration ?? (quick ? 0.75 : 3)) * 1000);
+  const rounds = a.rounds ?? (quick ? 1 : 3);
   const notes: string[] = [];
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error('bench/run.ts: --rounds takes a positive integer');
+    return 2;
+  }
+  let placement: Placement;
+  try {
+    placement = parsePlacement(a.cpus);
+  } catch (err) {
+    console.error(`bench/run.ts: ${(err as Error).message}`);
+    return 2;
+  }
+  if (rounds === 1) notes.push('Each cell ran once (one round): no ranges, and no winner can be told from noise; a full run repeats every cell 3 times.');
+  if ((placement.server || placement.client) && !tasksetAvailable) notes.push(`--cpus ${a.cpus} was asked for, but taskset is not on this machine: nothing was pinned.`);
   const usage = (m: string) => {
     console.error(`bench/run.ts: ${m}`);
     return 2;
@@ -209,13 +226,13 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     }
   }
   const overheadMs = 1500;
-  const progress = new Progress(plan.length, warmupMs + durationMs + overheadMs);
+  const progress = new Progress(plan.length * rounds, warmupMs + durationMs + overheadMs);
   const cells: CellResult[] = [];
   const serverFlags = a['server-flags'] ? a['server-flags'].split(/\s+/).filter(Boolean) : [];
 
   const results: RunResults = {
     schema: SCHEMA_VERSION,
-    run: { id: runId, startedAt: started.toISOString(), finishedAt: '', wallMs: 0, quick, argv, flags: { warmupMs, durationMs, clientThreads: a['client-threads'], idle, connections: connections ?? null, pipeline: a.pipeline ?? null, rate: a.rate ?? null, serverFlags } },
+    run: { id: runId, startedAt: started.toISOString(), finishedAt: '', wallMs: 0, quick, argv, flags: { warmupMs, durationMs, rounds, cpus: describePlacement(placement), clientThreads: a['client-threads'], idle, connections: connections ?? null, pipeline: a.pipeline ?? null, rate: a.rate ?? null, serverFlags } },
     machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), kernel: os.release(), platform: os.platform(), arch: os.arch(), totalMemBytes: os.totalmem(), fdLimit: limit },
     node: { version: process.version, v8: process.versions.v8 },
     commit: { sha, short, dirty },
@@ -231,13 +248,15 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const capacity = async (target: Target): Promise<number> => {
     const measured = cells.filter((c) => c.server === target.name && c.workload === 'echo-64B' && c.ok).map((c) => c.throughput ?? 0);
     if (measured.length) return Math.max(...measured);
-    const probe = await runCell({ target, workload: WORKLOADS[0]!, connections: 32, warmupMs: 300, durationMs: Math.min(2000, durationMs), clientThreads: a['client-threads'], serverFlags });
+    const probe = await runCell({ target, workload: WORKLOADS[0]!, connections: 32, warmupMs: 300, durationMs: Math.min(2000, durationMs), clientThreads: a['client-threads'], serverFlags, cpus: placement });
     notes.push(`echo-64B-open on ${target.name}: capacity taken from a ${Math.min(2000, durationMs)} ms closed-loop probe at c=32 (echo-64B was not in this run): ${Math.round(probe.throughput ?? 0)} req/s.`);
     return probe.throughput ?? 0;
   };
 
-  for (const p of plan) {
-    progress.show(`${p.target.name} ${p.workload.name} c=${p.connections}`);
+  // Interleaved rounds: round 1 of every cell, then round 2, … so a slow minute of a shared
+  // machine lands on every server's samples, not on one server's.
+  for (let round = 1; round <= rounds; round++) for (const p of plan) {
+    progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}${p.target.name} ${p.workload.name} c=${p.connections}`);
     const spec: CellSpec = {
       target: p.target,
       workload: p.workload,
@@ -248,12 +267,14 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       clientThreads: a['client-threads'],
       serverFlags: p.target.kind === 'model' ? serverFlags : [],
       graceMs: quick ? 500 : undefined,
+      cpus: placement,
     };
     const t0 = Date.now();
     if (p.workload.loop === 'open') {
       spec.ratePerSec = a.rate ?? Math.max(1, Math.round((await capacity(p.target)) * p.workload.rateFraction));
     }
     const r = await runCell(spec);
+    r.round = round;
     cells.push(r);
     progress.tick(Date.now() - t0);
     if (!r.ok && !progress.tty) process.stderr.write(`  ${r.id} failed: ${r.error?.slice(0, 300)}\n`);

@@ -50,3 +50,17 @@ export function mergeHistograms(encoded: string[]): Histogram {
   }
   return merged;
 }
+
+/**
+ * Closed-loop coordinated-omission correction (HdrHistogram's copyCorrectedForCoordinatedOmission):
+ * a closed-loop connection sends nothing while it waits, so one answer that took v µs stands for
+ * the v / interval requests it would have sent meanwhile; each is added as a sample of the wait
+ * it would have seen (v − interval, v − 2·interval, … down to the interval). The expected interval
+ * is the median latency of the raw samples: the pace a connection keeps when nothing stalls.
+ * A starved connection's one aged request then weighs as much as the requests it never got to
+ * send, so starving shows in p50/p99, not only in max. Returns a new histogram.
+ */
+export function correctClosedLoop(raw: Histogram): { corrected: Histogram; intervalUs: number } {
+  const intervalUs = Math.max(1, raw.totalCount ? raw.getValueAtPercentile(50) : 1);
+  return { corrected: raw.copyCorrectedForCoordinatedOmission(intervalUs), intervalUs };
+}

@@ -4,7 +4,8 @@
 // bench/loadgen/client.ts for it, the tests call it directly.
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { encodeHistogram, mergeHistograms, summarize, type Percentiles } from '../../harness/histogram.ts';
+import { correctClosedLoop, encodeHistogram, mergeHistograms, summarize, type Percentiles } from '../../harness/histogram.ts';
+import { accountConnections, clientBoundReason, jainIndex, type ClientThreadFigures, type ConnectionAccounting } from './accounting.ts';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { workDigest } from '../../src/shared/builtin-handler.ts';
 import { addCounters, emptyCounters, errorTotal, nowMs, type Counters, type DoneMsg, type Mode, type ReadyMsg, type RequestVariant, type WorkerConfig } from './types.ts';
@@ -40,14 +41,38 @@ export interface LoadResult {
   throughput: number;
   /** Response payload bytes per second (MB/s = this / 1e6). */
   bytesPerSec: number;
-  /** µs. */
+  /**
+   * µs. Open loop: measured from each request's scheduled send. Closed loop and churn: corrected
+   * for coordinated omission (harness/histogram.ts correctClosedLoop), with the raw samples in
+   * latencyRawUs.
+   */
   latencyUs: Percentiles;
+  /** Closed loop and churn: the samples as recorded, before the correction (null for open loop). */
+  latencyRawUs: Percentiles | null;
+  /** The correction's expected interval between requests on one connection (µs), or null. */
+  coIntervalUs: number | null;
   /** The merged histogram, hdr-histogram-js compressed base64 (µs). */
   histogram: string;
   errors: Counters & { total: number };
   firstError?: string;
-  client: { threads: number; cpuUserUs: number; cpuSystemUs: number; cores: number };
-  connections: { requested: number; connected: number; connectFailed: number };
+  client: {
+    threads: number;
+    cpuUserUs: number;
+    cpuSystemUs: number;
+    /** CPU of the whole load-generator process over the window, in cores. */
+    cores: number;
+    /** Each load thread measured by itself over the window. */
+    perThread: ClientThreadFigures[];
+    /** The worst thread's event-loop delay p99, µs. */
+    loopDelayP99Us: number;
+    /** Why the client, not the server, may have set the figures (accounting.ts), or null. */
+    boundBy: string | null;
+  };
+  connections: ConnectionAccounting & { requested: number; connected: number; connectFailed: number };
+  /** Jain's index over per-connection answers inside the window (1 = all served alike). */
+  fairness: number | null;
+  /** Correct answers inside the window, per connection (churn: per loop). */
+  perConnection: number[];
   idle: { requested: number; held: number; refused: number; failed: number; aliveAtEnd: number };
   offeredRate?: number;
 }
@@ -163,22 +188,51 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
     const done = (await Promise.all(inbox.map((b) => b.next()))) as DoneMsg[];
     await marks;
 
-    const merged = mergeHistograms(done.map((d) => d.histogram));
+    const raw = mergeHistograms(done.map((d) => d.histogram));
+    // The open loop's schedule already counts every wait; a closed loop's must be corrected.
+    const co = spec.mode === 'open' ? null : correctClosedLoop(raw);
+    const merged = co?.corrected ?? raw;
     const counters = done.reduce((acc, d) => addCounters(acc, d.counters), emptyCounters());
     const windowMs = spec.durationMs;
     const cpuUserUs = cpu1.user - cpu0.user;
     const cpuSystemUs = cpu1.system - cpu0.system;
+    const perConnection = done.flatMap((d) => d.perConnection);
+    const latencyUs = summarize(merged);
+    const latencyRawUs = co ? summarize(raw) : null;
+    const perThread = done.map((d) => ({
+      cores: d.self.cpuUs / 1000 / windowMs,
+      waitShare: d.self.runqueueWaitUs === null ? null : d.self.runqueueWaitUs / 1000 / windowMs,
+      loopDelayP99Us: d.self.loopDelayP99Us,
+    }));
     const result: LoadResult = {
       windowMs,
       requests: counters.ok,
       throughput: counters.ok / (windowMs / 1000),
       bytesPerSec: counters.bytes / (windowMs / 1000),
-      latencyUs: summarize(merged),
+      latencyUs,
+      latencyRawUs,
+      coIntervalUs: co?.intervalUs ?? null,
       histogram: encodeHistogram(merged),
       errors: { ...counters, total: errorTotal(counters) },
       firstError: [...ready, ...done].find((m) => m.firstError)?.firstError,
-      client: { threads, cpuUserUs, cpuSystemUs, cores: (cpuUserUs + cpuSystemUs) / 1000 / Math.max(1, t1 - t0) },
-      connections: { requested: spec.mode === 'churn' ? 0 : spec.connections, connected, connectFailed: ready.reduce((s, r) => s + r.connectFailed, 0) },
+      client: {
+        threads,
+        cpuUserUs,
+        cpuSystemUs,
+        cores: (cpuUserUs + cpuSystemUs) / 1000 / Math.max(1, t1 - t0),
+        perThread,
+        loopDelayP99Us: Math.max(0, ...perThread.map((t) => t.loopDelayP99Us)),
+        // Against the raw samples: the client's own delay is inside each of them.
+        boundBy: clientBoundReason(perThread, (latencyRawUs ?? latencyUs).p99),
+      },
+      connections: {
+        ...accountConnections(perConnection),
+        requested: spec.mode === 'churn' ? 0 : spec.connections,
+        connected,
+        connectFailed: ready.reduce((s, r) => s + r.connectFailed, 0),
+      },
+      fairness: jainIndex(perConnection),
+      perConnection,
       idle: {
         requested: spec.idleConnections ?? 0,
         held: idleHeld,
@@ -189,6 +243,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
     };
     if (spec.mode === 'open') result.offeredRate = spec.ratePerSec;
     merged.destroy();
+    if (co) raw.destroy();
     return result;
   } finally {
     for (const w of workers) void w.terminate();

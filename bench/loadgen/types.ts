@@ -51,6 +51,8 @@ export interface Counters {
   unanswered: number;
   /** Active connections re-established after the server closed one. */
   reconnects: number;
+  /** Requests sent before the window and still unanswered at its end (each a latency sample of its age). */
+  agedAtWindowEnd: number;
 }
 
 export interface ReadyMsg {
@@ -70,10 +72,14 @@ export interface DoneMsg {
   histogram: string;
   idleAliveAtEnd: number;
   firstError?: string;
+  /** Correct answers that arrived inside the window, per connection (churn: per loop). */
+  perConnection: number[];
+  /** The thread measuring itself over the window. */
+  self: { cpuUs: number; runqueueWaitUs: number | null; loopDelayP99Us: number; loopDelayMaxUs: number };
 }
 
 export function emptyCounters(): Counters {
-  return { ok: 0, bytes: 0, errorFrames: {}, mismatch: 0, closed: 0, connectFailed: 0, unanswered: 0, reconnects: 0 };
+  return { ok: 0, bytes: 0, errorFrames: {}, mismatch: 0, closed: 0, connectFailed: 0, unanswered: 0, reconnects: 0, agedAtWindowEnd: 0 };
 }
 
 export function addCounters(a: Counters, b: Counters): Counters {
@@ -88,6 +94,7 @@ export function addCounters(a: Counters, b: Counters): Counters {
     connectFailed: a.connectFailed + b.connectFailed,
     unanswered: a.unanswered + b.unanswered,
     reconnects: a.reconnects + b.reconnects,
+    agedAtWindowEnd: a.agedAtWindowEnd + b.agedAtWindowEnd,
   };
 }
 

@@ -7,7 +7,20 @@
 //                then (coordinated-omission correction, as wrk2 does): a server that stalls for
 //                200 ms shows 200 ms of latency on every request scheduled during the stall,
 //   churn        the moment the connection was opened (connect + request + answer).
-// A request belongs to the measured window when that start moment falls inside it.
+// A request belongs to the measured window (throughput, error counts) when that start moment
+// falls inside it. Latency samples are wider, so that a connection the server starves cannot
+// vanish from the figures (closed-loop coordinated omission):
+//   - a request sent during warm-up and answered inside the window is a sample of its whole wait;
+//   - a request sent during warm-up and still unanswered when the window ends is a sample of its
+//     age then (its answer, if it comes later, adds nothing);
+//   - a request sent inside the window and still unanswered when the grace period ends is a
+//     sample of its age then (and counted as unanswered).
+// Per connection it counts the correct answers that arrived inside the window: a connection
+// with none was starved (fairness and served/starved are computed from these counts).
+// The thread also measures itself over the window: its CPU time and its own event-loop delay,
+// so a client too busy to read answers promptly shows in the results instead of in the tail.
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHistogram, newHistogram } from '../../harness/histogram.ts';
@@ -19,6 +32,24 @@ const cfg = workerData as WorkerConfig;
 const variants = cfg.variants.map((v) => ({ frame: Buffer.from(v.frame), op: v.op, payload: Buffer.from(v.payload) }));
 const counters = emptyCounters();
 const histogram = newHistogram();
+/** Correct answers that arrived inside the window, per connection (or churn loop). */
+const perConnection: number[] = new Array(cfg.connections).fill(0);
+/** Churn: start of the request each loop has in flight (null when none). */
+const churnStarts: (number | null)[] = new Array(cfg.connections).fill(null);
+const selfMeasure = { cpu0: null as NodeJS.CpuUsage | null, cpuUs: 0, wait0: null as number | null, runqueueWaitUs: null as number | null, loop: monitorEventLoopDelay({ resolution: 1 }) };
+
+/**
+ * Nanoseconds this thread has spent runnable but waiting for a CPU (the kernel's schedstat,
+ * field 2), or null where it is not available: the direct measure of a client that was given
+ * less CPU than it wanted.
+ */
+function runqueueWaitNs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Open loop: requests queued on one connection beyond this wait client-side (and stay late). */
 const MAX_OUTSTANDING = 1024;
@@ -33,11 +64,42 @@ function inWindow(t: number): boolean {
   return schedule !== null && t >= schedule.measureFrom && t < schedule.measureTo;
 }
 
-function record(start: number, end: number, bytes: number): void {
-  if (!inWindow(start)) return;
-  counters.ok++;
-  counters.bytes += bytes;
-  histogram.recordValue(Math.max(1, Math.round((end - start) * 1000)));
+const sample = (ms: number) => histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round(ms * 1000))));
+
+/** A correct answer on connection `slot` to a request started at `start`, arriving at `end`. */
+function record(start: number, end: number, bytes: number, slot: number): void {
+  if (inWindow(end)) perConnection[slot]!++;
+  if (inWindow(start)) {
+    counters.ok++;
+    counters.bytes += bytes;
+    sample(end - start);
+  } else if (inWindow(end)) sample(end - start); // sent during warm-up: its whole wait is a sample
+}
+
+/** At the window's end: requests sent before it and still unanswered are samples of their age. */
+function ageAtWindowEnd(measureFrom: number, measureTo: number): void {
+  const starts = cfg.mode === 'churn' ? churnStarts.filter((s): s is number => s !== null) : actives.flatMap((c) => c.starts);
+  for (const s of starts) {
+    if (s >= measureFrom) continue; // inside the window: judged at the end of the grace period
+    sample(measureTo - s);
+    counters.agedAtWindowEnd++;
+  }
+}
+
+function measureStart(): void {
+  selfMeasure.cpu0 = process.threadCpuUsage();
+  selfMeasure.wait0 = runqueueWaitNs();
+  selfMeasure.loop.enable();
+}
+
+function measureEnd(): void {
+  if (!selfMeasure.cpu0) return;
+  const d = process.threadCpuUsage(selfMeasure.cpu0);
+  selfMeasure.cpuUs = d.user + d.system;
+  const wait1 = runqueueWaitNs();
+  if (selfMeasure.wait0 !== null && wait1 !== null) selfMeasure.runqueueWaitUs = (wait1 - selfMeasure.wait0) / 1000;
+  selfMeasure.loop.disable();
+  selfMeasure.cpu0 = null;
 }
 
 /** Checks one response against the request variant; returns true when correct. */
@@ -117,7 +179,7 @@ class Active {
       return;
     }
     const end = nowMs();
-    if (check(op, payload, kind, start)) record(start, end, payload.length);
+    if (check(op, payload, kind, start)) record(start, end, payload.length, this.index);
     if (cfg.mode === 'closed') {
       if (!stopping && end < schedule!.measureTo) this.send(nowMs());
     } else {
@@ -189,6 +251,7 @@ async function churnLoop(slot: number): Promise<void> {
     const start = nowMs();
     const variant = k;
     k = (k + 1) % variants.length;
+    churnStarts[slot] = start;
     const ok = await new Promise<boolean>((resolve) => {
       let answered = false;
       const decoder = new FrameDecoder(MAX_FRAME);
@@ -200,7 +263,7 @@ async function churnLoop(slot: number): Promise<void> {
         decoder.push(chunk, (op, payload) => {
           if (answered) return;
           answered = true;
-          if (check(op, payload, variant, start)) record(start, nowMs(), payload.length);
+          if (check(op, payload, variant, start)) record(start, nowMs(), payload.length, slot);
           sock.end(); // we close first, as an HTTP/1.0 client would after reading its answer
         });
       });
@@ -212,6 +275,7 @@ async function churnLoop(slot: number): Promise<void> {
       });
       sock.on('close', () => {
         clearTimeout(timer);
+        churnStarts[slot] = null;
         resolve(answered);
       });
     });
@@ -269,8 +333,16 @@ function finish(): void {
   doneSent = true;
   if (graceTimer) clearTimeout(graceTimer);
   if (openTimer) clearTimeout(openTimer);
+  // Requests sent inside the window and never answered: counted, and a latency sample of their age.
+  const now = nowMs();
+  const unanswered = (s: number) => {
+    if (!inWindow(s)) return;
+    counters.unanswered++;
+    sample(now - s);
+  };
+  for (const s of churnStarts) if (s !== null) unanswered(s);
   for (const c of actives) {
-    for (const s of c.starts) if (inWindow(s)) counters.unanswered++;
+    for (const s of c.starts) unanswered(s);
     c.starts = [];
     const sock = c.sock;
     c.sock = null;
@@ -279,7 +351,16 @@ function finish(): void {
   const idleAliveAtEnd = idleSockets.size;
   for (const s of idleSockets) s.destroy();
   idleSockets.clear();
-  const msg: DoneMsg = { type: 'done', counters, histogram: encodeHistogram(histogram), idleAliveAtEnd, firstError };
+  measureEnd(); // if the window never ended (abort)
+  const msg: DoneMsg = {
+    type: 'done',
+    counters,
+    histogram: encodeHistogram(histogram),
+    idleAliveAtEnd,
+    firstError,
+    perConnection,
+    self: { cpuUs: selfMeasure.cpuUs, runqueueWaitUs: selfMeasure.runqueueWaitUs, loopDelayP99Us: selfMeasure.loop.percentile(99) / 1000, loopDelayMaxUs: selfMeasure.loop.max / 1000 },
+  };
   parentPort!.postMessage(msg);
   setTimeout(() => process.exit(0), 50).unref();
 }
@@ -328,7 +409,10 @@ function go(s: Schedule): void {
       for (let i = 0; i < cfg.connections; i++) void churnLoop(i);
     }
   }, delay);
+  setTimeout(measureStart, Math.max(0, s.measureFrom - nowMs()));
   setTimeout(() => {
+    measureEnd();
+    ageAtWindowEnd(s.measureFrom, s.measureTo);
     stopping = true;
     graceTimer = setTimeout(finish, cfg.graceMs);
     checkDrained();
