@@ -24,6 +24,11 @@ export interface ModelEntry {
    * by slow peers: a queued connection is not read until it is served.
    */
   capacity(options: FilledServerOptions): number;
+  /**
+   * With these options, does one event loop read, handle and write many connections' requests
+   * with no hop to another thread or process per request (the HOWTO's select/epoll server)?
+   */
+  multiplexes(options: FilledServerOptions): boolean;
   load(): Promise<new (ctx: ModelContext) => Model>;
 }
 
@@ -35,6 +40,7 @@ export const MODELS = {
     family: 'event-loop',
     startsPerConnection: null,
     capacity: unbounded,
+    multiplexes: () => true,
     load: async () => (await import('./event-loop.ts')).EventLoopModel,
   },
   process: {
@@ -42,6 +48,7 @@ export const MODELS = {
     family: 'process',
     startsPerConnection: 'a fork per connection',
     capacity: (o) => o.maxProcesses,
+    multiplexes: () => false,
     load: async () => (await import('./process.ts')).ProcessModel,
   },
   'process-pool': {
@@ -49,6 +56,7 @@ export const MODELS = {
     family: 'process',
     startsPerConnection: null,
     capacity: unbounded,
+    multiplexes: () => true,
     load: async () => (await import('./process-pool.ts')).ProcessPoolModel,
   },
   thread: {
@@ -56,6 +64,7 @@ export const MODELS = {
     family: 'thread',
     startsPerConnection: 'a thread start per connection',
     capacity: (o) => o.maxThreads,
+    multiplexes: () => false,
     load: async () => (await import('./thread.ts')).ThreadModel,
   },
   'thread-pool': {
@@ -63,6 +72,7 @@ export const MODELS = {
     family: 'thread',
     startsPerConnection: null,
     capacity: (o) => o.threads * o.connectionsPerThread,
+    multiplexes: (o) => o.connectionsPerThread > 1,
     load: async () => (await import('./thread-pool.ts')).ThreadPoolModel,
   },
   offload: {
@@ -70,6 +80,8 @@ export const MODELS = {
     family: 'thread',
     startsPerConnection: null,
     capacity: unbounded,
+    // Connections share the main loop, but every request hops to a pool thread and back.
+    multiplexes: () => false,
     load: async () => (await import('./offload.ts')).OffloadModel,
   },
 } satisfies Record<string, ModelEntry>;
