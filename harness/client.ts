@@ -49,7 +49,9 @@ export async function info(peer: RawPeer): Promise<InfoReply> {
   const n = peer.frames.length;
   await peer.write(infoFrame());
   const frames = await peer.waitFrames(n + 1);
-  return JSON.parse(frames[n]!.payload.toString('utf8'));
+  const f = frames[n]!;
+  if (f.op !== Op.INFO) throw new Error(`INFO answered with op 0x${f.op.toString(16)}: ${f.payload.toString('utf8').slice(0, 200)}`);
+  return JSON.parse(f.payload.toString('utf8'));
 }
 
 /** Connects, asks INFO, closes: the pid that served a fresh connection. */

@@ -117,6 +117,25 @@ export function fdCount(pid: number): number {
   }
 }
 
+/** How many threads of process `pid` carry this OS thread name now (/proc/<pid>/task/<tid>/comm). */
+export function threadsNamed(pid: number, name: string): number {
+  let n = 0;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim() === name) n++;
+    } catch {
+      /* the thread ended while we looked */
+    }
+  }
+  return n;
+}
+
 /** Every live process's children, by parent pid (one scan of /proc). */
 function childrenByParent(): Map<number, number[]> {
   const byParent = new Map<number, number[]>();

@@ -1,12 +1,11 @@
 // Shared pieces of the thread-model tests: INFO as JSON, OS threads of a server process by
 // name (worker threads appear in /proc/<pid>/task under their thread name), the final stats
 // line a server logs at --log-level info, and the crash-isolation scenario.
-import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { RawPeer } from '../../harness/peer.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleep } from '../../harness/wire.ts';
+import { echoFrame, errorCode, sleep } from '../../harness/wire.ts';
 
 import { CRASH_HANDLER } from '../../harness/fixtures.ts';
 
@@ -14,35 +13,9 @@ export { CRASH_HANDLER };
 /** Name the OS gives piscina's (unnamed) worker threads. */
 export const POOL_THREAD = 'WorkerThread';
 
-export interface Info {
-  model: string;
-  pid: number;
-  threadId: number;
-  connection: number;
-  requests: number;
-}
-
-/** Sends INFO and parses the reply (the peer's next frame). */
-export async function info(peer: RawPeer): Promise<Info> {
-  const n = peer.frames.length;
-  await peer.write(infoFrame());
-  const frames = await peer.waitFrames(n + 1);
-  expect(frames[n]!.op).toBe(Op.INFO);
-  return JSON.parse(frames[n]!.payload.toString('utf8'));
-}
-
-/** How many threads of process `pid` carry this OS thread name right now. */
-export function osThreads(pid: number, name: string): number {
-  let n = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === name) n++;
-    } catch {
-      // the thread ended while we looked
-    }
-  }
-  return n;
-}
+/** INFO on a connected peer (harness/client.ts); osThreads counts a process's threads by OS name. */
+export { info, type InfoReply as Info } from '../../harness/client.ts';
+export { threadsNamed as osThreads } from '../../harness/proc-tree.ts';
 
 /** Polls until `read()` returns `want` (or `timeoutMs` passes); returns the last value read. */
 export async function settle<T>(read: () => T, want: T, timeoutMs = 5000): Promise<T> {
