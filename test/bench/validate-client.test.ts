@@ -2,7 +2,7 @@
 // generator against: it must measure a correct echo server, and each of its checks must be able to
 // fail — a corrupted byte is a mismatch, and a connection the server starves shows up (fewer
 // active connections, its wait as a latency sample) instead of vanishing from the figures.
-import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -75,8 +75,9 @@ describe.runIf(ccExists)('bench/validate/echo-client.c', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'echo-client-'));
     bin = path.join(dir, 'echo-client');
     // The flags make bench-validate builds with; a warning here is a test failure.
-    const out = execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-o', bin, SOURCE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    expect(out).toBe('');
+    const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-o', bin, SOURCE], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
