@@ -251,8 +251,16 @@ export class Connection {
       !this.#closing && !this.#peerEnded && !this.#writeBlocked && this.#queue.length - this.#head < this.#limits.maxInFlight;
     if (want === this.#reading) return;
     this.#reading = want;
-    if (want) this.#socket.resume();
-    else this.#socket.pause();
+    // --frame-timeout bounds how long the *peer* takes to finish a frame: while we are not
+    // reading (back-pressure), the rest may sit in our kernel buffer, so the clock stops and
+    // starts again, in full, when we read again.
+    if (want) {
+      this.#socket.resume();
+      this.#armFrameTimer();
+    } else {
+      this.#socket.pause();
+      this.#clearFrameTimer();
+    }
   }
 
   // ── writing ────────────────────────────────────────────────────────────────────────────

@@ -289,10 +289,10 @@ describe('timeouts', () => {
     expect(await done()).toEqual({ requests: 2, errors: 1, reason: 'eof' });
   });
 
-  // Suspected bug: the frame timer keeps running while the server itself has stopped reading
-  // (max-in-flight reached), so a peer that sent its frame in full, promptly, is answered
-  // E_TIMEOUT "frame not completed" and cut off. Kept as it.fails until src is fixed.
-  it.fails('does not charge frame-timeout for time the server was not reading (max-in-flight back-pressure)', async () => {
+  // The frame timer used to keep running while the server itself had stopped reading
+  // (max-in-flight reached), so a peer that sent its frame in full, promptly, was answered
+  // E_TIMEOUT "frame not completed" and cut off.
+  it('does not charge frame-timeout for time the server was not reading (max-in-flight back-pressure)', async () => {
     const { handler, calls } = controlledHandler();
     const { peer } = await serve(handler, { maxInFlight: 1, frameTimeoutMs: 150 });
     const b = frame(Op.SLEEP, 'b');
@@ -304,7 +304,7 @@ describe('timeouts', () => {
     await waitFor(() => calls.length === 2 || peer.ended, 'b to be read, or the connection to end');
     calls[1]?.resolve();
     await peer.frameCount(2);
-    expect(peer.frames.map(describeFrame)).toEqual(['3:a', '3:b']); // today: ['3:a', 'ERR:E_TIMEOUT'], then FIN
+    expect(peer.frames.map(describeFrame)).toEqual(['3:a', '3:b']); // before the fix: ['3:a', 'ERR:E_TIMEOUT'], then FIN
   });
 });
 
