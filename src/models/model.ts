@@ -29,7 +29,9 @@ export interface ModelStats {
   connections: {
     accepted: number; // handed to this model
     active: number; // accepted and not yet closed (includes queued)
-    queued: number; // waiting for a thread or child
+    queued: number; // waiting, unread, for a thread or child (all of the model's slots busy)
+    /** How long the oldest of the queued ones has waited so far, in ms (0 when none is queued). */
+    oldestWaitMs: number;
     refused: number; // turned away by the model (queue full, shutting down)
   };
   requests: number;
@@ -151,7 +153,7 @@ export abstract class ModelBase implements Model {
     return {
       model: this.name,
       state: this.#state,
-      connections: { accepted: this.#accepted, active: this.#active, queued: this.queued(), refused: this.#refused },
+      connections: { accepted: this.#accepted, active: this.#active, queued: this.queued(), oldestWaitMs: this.oldestWaitMs(), refused: this.#refused },
       requests: this.counters.requests,
       errors: this.counters.errors,
       workers: this.workers(),
@@ -173,6 +175,10 @@ export abstract class ModelBase implements Model {
   /** Destroy what is left and release threads/processes. */
   protected abstract onClose(): Promise<void>;
   protected queued(): number {
+    return 0;
+  }
+  /** The oldest queued connection's wait so far, in ms (models with a WaitQueue: its oldestWaitMs()). */
+  protected oldestWaitMs(): number {
     return 0;
   }
   protected abstract workers(): number;

@@ -35,7 +35,13 @@ export class ProcessModel extends ModelBase {
 
   constructor(ctx: ModelContext) {
     super('process', ctx, 'process');
-    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a child process');
+    // The front of the queue waits for children already starting or for --max-processes room:
+    // only the rest are queued for capacity (stats, and the queueing warning).
+    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a child process', {
+      log: ctx.log,
+      slots: () => `--max-processes ${ctx.options.maxProcesses} children`,
+      ahead: () => this.#starting + Math.max(0, this.ctx.options.maxProcesses - this.#children.size),
+    });
   }
 
   protected async onStart(): Promise<void> {
@@ -97,8 +103,11 @@ export class ProcessModel extends ModelBase {
 
   /** Waiting connections beyond what starting children and free --max-processes room will take. */
   protected queued(): number {
-    const room = Math.max(0, this.ctx.options.maxProcesses - this.#children.size);
-    return Math.max(0, this.#waiting.length - this.#starting - room);
+    return this.#waiting.queued;
+  }
+
+  protected oldestWaitMs(): number {
+    return this.#waiting.oldestWaitMs();
   }
 
   protected workers(): number {
@@ -112,6 +121,7 @@ export class ProcessModel extends ModelBase {
       children: { starting: this.#starting, idle: this.#idle.length, busy, total: this.#children.size },
       forked: this.#forked,
       queueTimedOut: this.#waiting.expired,
+      queueEpisodes: this.#waiting.episodes,
       ...this.#guard.stats(),
     };
   }

@@ -68,7 +68,10 @@ export class ThreadModel extends ModelBase {
     const { maxThreads, spareThreads, requestTimeoutMs } = ctx.options;
     this.#watchdog = new ThreadWatchdog(maxThreads + spareThreads + MAX_STARTING + 1, requestTimeoutMs, ctx.log);
     this.#workerData = startupMessage('thread', ctx, this.#watchdog.table);
-    this.#queue = new WaitQueue(ctx.options.queueTimeoutMs, 'a connection thread');
+    this.#queue = new WaitQueue(ctx.options.queueTimeoutMs, 'a connection thread', {
+      log: ctx.log,
+      slots: () => `--max-threads ${maxThreads} connection threads`,
+    });
   }
 
   protected async onStart(): Promise<void> {
@@ -120,7 +123,11 @@ export class ThreadModel extends ModelBase {
   }
 
   protected queued(): number {
-    return this.#queue.length;
+    return this.#queue.queued;
+  }
+
+  protected oldestWaitMs(): number {
+    return this.#queue.oldestWaitMs();
   }
 
   protected extraStats(): Record<string, unknown> {
@@ -130,6 +137,7 @@ export class ThreadModel extends ModelBase {
       spares: this.#spares.length,
       waitedForThread: this.#waited,
       queueTimedOut: this.#queue.expired,
+      queueEpisodes: this.#queue.episodes,
       servedBySpare: this.#fromSpare,
       threadsDied: this.#died,
       threadsTerminatedStuck: this.#watchdog.terminated,

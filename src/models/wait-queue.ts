@@ -4,9 +4,32 @@
 // here: a connection that waited that long is refused E_BUSY. A peer cannot tell a long wait from
 // a dead server, and the timeouts of a connection (idle, frame) only start once it is served, so
 // without this a flood or slow peers holding every slot would leave the rest hanging unanswered.
+// It also says so: one warning when connections start to queue (not one per connection), and
+// the queued count and the oldest wait for ModelStats.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ErrorCode } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+
+/** After a queueing warning, the next one waits at least this long (episodes meanwhile are counted). */
+export const QUEUE_WARN_INTERVAL_MS = 60_000;
+
+/** The refusal of a connection still waiting, unread, when the model closes (drain timeout, second signal). */
+export const UNREAD_AT_CLOSE = 'server is shutting down; nothing was read from this connection';
+
+export interface WaitQueueOptions {
+  /** Where the queueing warning goes (none without it). */
+  log?: Logger;
+  /** What every served connection holds, for that warning: "--max-threads 256 connection threads". */
+  slots?: () => string;
+  /**
+   * Waiting connections at the front that already have a slot coming (process: children being
+   * forked for them, or --max-processes room for one): waiting, but not queued for capacity.
+   */
+  ahead?: () => number;
+  /** Default QUEUE_WARN_INTERVAL_MS. */
+  warnIntervalMs?: number;
+}
 
 export interface Waiting {
   socket: Socket;
@@ -19,51 +42,116 @@ export class WaitQueue {
   readonly #items: Waiting[] = [];
   readonly #timeoutMs: number;
   readonly #waitingFor: string;
+  readonly #options: WaitQueueOptions;
   #timer: NodeJS.Timeout | null = null;
   /** Connections refused for waiting too long, over the server's life. */
   expired = 0;
+  /** A queueing episode: from the first connection queued until none is. */
+  #queueing = false;
+  #warnedAt = -Infinity;
+  #unwarnedEpisodes = 0;
+  /** Queueing episodes over the server's life (each began with all slots busy). */
+  episodes = 0;
 
   /** @param waitingFor what they wait for, for the refusal message ("a connection thread"). */
-  constructor(timeoutMs: number, waitingFor: string) {
+  constructor(timeoutMs: number, waitingFor: string, options: WaitQueueOptions = {}) {
     this.#timeoutMs = timeoutMs;
     this.#waitingFor = waitingFor;
+    this.#options = options;
   }
 
   get length(): number {
     return this.#items.length;
   }
 
+  /** Waiting for capacity: all but the ones at the front with a slot already coming (`ahead`). */
+  get queued(): number {
+    return Math.max(0, this.#items.length - (this.#options.ahead?.() ?? 0));
+  }
+
+  /** How long the oldest connection counted in `queued` has waited so far, in ms (0: none). */
+  oldestWaitMs(now = performance.now()): number {
+    const queued = this.queued;
+    if (queued === 0) return 0;
+    return Math.max(0, Math.round(now - this.#items[this.#items.length - queued]!.since));
+  }
+
   push(socket: Socket, ticket: ConnectionTicket): void {
     this.#items.push({ socket, ticket, since: performance.now() });
     this.#arm();
+    this.#watch();
   }
 
   /** Back to the front (a hand-off that failed), keeping its place in time. */
   unshift(w: Waiting): void {
     this.#items.unshift(w);
     this.#arm();
+    this.#watch();
   }
 
   shift(): Waiting | undefined {
-    return this.#items.shift();
+    const w = this.#items.shift();
+    this.#watch();
+    return w;
   }
 
   /** The newest (to refuse it when the queue is over its length bound). */
   pop(): Waiting | undefined {
-    return this.#items.pop();
+    const w = this.#items.pop();
+    this.#watch();
+    return w;
   }
 
   /** Refuses every waiting connection but the `keep` oldest (still unread: the peer gets the code). */
   refuseAll(code: ErrorCode, message: string, keep = 0): void {
     for (const { socket, ticket } of this.#items.splice(keep)) ticket.refuse(socket, code, message);
+    this.#watch();
   }
 
-  /** Closing: every waiting connection is dropped. */
+  /** Closing: every waiting connection is dropped (the models refuse them instead: see UNREAD_AT_CLOSE). */
   destroyAll(): void {
     for (const { socket, ticket } of this.#items.splice(0)) {
       socket.destroy();
       ticket.closed({ reason: 'destroyed' });
     }
+    this.#watch();
+  }
+
+  /**
+   * One warning when connections start to queue, not one per connection: again only once the
+   * queue has emptied and refilled, and at most once per warnIntervalMs (episodes in between are
+   * counted in the next warning).
+   */
+  #watch(): void {
+    const queued = this.queued;
+    if (queued === 0) {
+      this.#queueing = false;
+      return;
+    }
+    if (this.#queueing) return;
+    this.#queueing = true;
+    this.episodes++;
+    const { log, slots, warnIntervalMs = QUEUE_WARN_INTERVAL_MS } = this.#options;
+    if (!log) return;
+    const now = performance.now();
+    if (now - this.#warnedAt < warnIntervalMs) {
+      this.#unwarnedEpisodes++;
+      return;
+    }
+    this.#warnedAt = now;
+    const before = this.#unwarnedEpisodes;
+    this.#unwarnedEpisodes = 0;
+    log.warn(
+      {
+        queued,
+        slots: slots?.(),
+        queueTimeoutMs: this.#timeoutMs,
+        ...(before > 0 ? { episodesSinceLastWarning: before } : {}),
+      },
+      `connections are queueing for ${this.#waitingFor}: every slot is busy${slots ? ` (${slots()})` : ''}; a queued connection is not read until one frees` +
+        (this.#timeoutMs > 0 ? `, and gets E_BUSY after ${this.#timeoutMs / 1000} s (--queue-timeout)` : ' (--queue-timeout 0: no limit)') +
+        '; stats: connections.queued, connections.oldestWaitMs',
+    );
   }
 
   #arm(): void {
@@ -82,5 +170,6 @@ export class WaitQueue {
       ticket.refuse(socket, 'E_BUSY', `waited ${this.#timeoutMs / 1000} s for ${this.#waitingFor}; try again later`);
     }
     this.#arm();
+    this.#watch();
   };
 }

@@ -229,7 +229,7 @@ describe('accept', () => {
     await expectShutDown(before);
     await expectShutDown(during);
     expect(m.hooks).toEqual(['start:starting']);
-    expect(m.stats().connections).toEqual({ accepted: 0, active: 0, queued: 0, refused: 2 });
+    expect(m.stats().connections).toEqual({ accepted: 0, active: 0, queued: 0, oldestWaitMs: 0, refused: 2 });
   });
 
   it('serves once running, and closes the ticket once with the summary when the connection ends', async () => {
@@ -240,12 +240,12 @@ describe('accept', () => {
     acceptInto(m, a);
     expect(m.hooks).toEqual(['start:starting', 'accept:running']);
     await echo(a.peer, 'hello');
-    expect(m.stats().connections).toEqual({ accepted: 1, active: 1, queued: 0, refused: 0 });
+    expect(m.stats().connections).toEqual({ accepted: 1, active: 1, queued: 0, oldestWaitMs: 0, refused: 0 });
     a.peer.socket.end();
     await waitFor(() => a.ticket.closes > 0, 'the ticket to be closed');
     await sleep(20);
     expect(a.ticket.calls).toEqual([{ type: 'closed', summary: { requests: 1, errors: 0, reason: 'eof' } }]);
-    expect(m.stats().connections).toEqual({ accepted: 1, active: 0, queued: 0, refused: 0 });
+    expect(m.stats().connections).toEqual({ accepted: 1, active: 0, queued: 0, oldestWaitMs: 0, refused: 0 });
   });
 
   it('refuses with E_SHUTTING_DOWN once draining, and after close', async () => {
@@ -394,7 +394,7 @@ describe('stats', () => {
     a.peer.socket.end(); // frees the slot: b is served next
     await waitFor(() => m.stats().connections.queued === 1, 'b to leave the queue');
     await echo(b.peer, 'b served');
-    expect(m.stats().connections).toEqual({ accepted: 3, active: 2, queued: 1, refused: 0 });
+    expect(m.stats().connections).toEqual({ accepted: 3, active: 2, queued: 1, oldestWaitMs: 0, refused: 0 });
     void m.drain(); // refuses c from the queue
     await c.peer.untilEnded();
     expect(c.peer.frames.map((f) => parseError(f.payload))).toEqual([{ code: 'E_SHUTTING_DOWN', message: 'draining: not served' }]);
@@ -428,7 +428,7 @@ describe('stats', () => {
     tb!.refuse(b.socket, 'E_BUSY', 'queue full');
     tb!.closed();
     expect(b.ticket.calls.map((x) => x.type)).toEqual(['refuse']);
-    expect(m.stats().connections).toEqual({ accepted: 2, active: 0, queued: 0, refused: 1 });
+    expect(m.stats().connections).toEqual({ accepted: 2, active: 0, queued: 0, oldestWaitMs: 0, refused: 1 });
     await b.peer.untilEnded();
     expect(b.peer.frames.map(describeFrame)).toEqual(['ERR:E_BUSY']);
   });
