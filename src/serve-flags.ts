@@ -30,14 +30,21 @@ export function serveFlags(y: Argv) {
     .option('queue-timeout', { type: 'number', default: seconds(D.queueTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'thread, thread-pool, process: a connection waiting this long for a thread/child gets E_BUSY' })
     .option('drain-timeout', { type: 'number', default: seconds(D.drainTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'on SIGTERM/SIGINT, force-close what is still open after this' })
     .option('threads', { type: 'number', default: D.threads, group: 'Thread models:', describe: 'thread-pool/offload: pool size (default: CPU cores)' })
-    .option('connections-per-thread', { type: 'number', default: D.connectionsPerThread, group: 'Thread models:', describe: 'thread-pool: connections one thread multiplexes' })
-    .option('max-threads', { type: 'number', default: D.maxThreads, group: 'Thread models:', describe: 'thread: connection threads at once' })
+    .option('connections-per-thread', {
+      type: 'string',
+      default: 'auto',
+      group: 'Thread models:',
+      describe:
+        'thread-pool: connections one thread multiplexes (K). auto: ceil(--max-connections ÷ --threads), so every accepted connection is served at once. ' +
+        'A number caps it: connections beyond --threads × K wait, unread, up to --queue-timeout, then E_BUSY; 1 is a thread per connection (Apache worker): only --threads connections are served at once',
+    })
+    .option('max-threads', { type: 'number', default: D.maxThreads, group: 'Thread models:', describe: 'thread: connection threads at once; connections beyond it wait, unread, in --queue (up to --queue-timeout)' })
     .option('spare-threads', { type: 'number', default: D.spareThreads, group: 'Thread models:', describe: 'thread: idle pre-started threads kept waiting' })
     .option('worker-memory-mb', { type: 'number', default: D.workerMemoryMb, group: 'Thread models:', describe: 'heap limit per worker/child in MiB (0 = none)' })
     .option('processes', { type: 'number', default: D.processes, group: 'Process models:', describe: 'process-pool: children (default: CPU cores)' })
     .option('dispatch', { type: 'string', choices: DISPATCH_POLICIES, default: D.dispatch, group: 'Process models:', describe: 'process-pool: which child gets the next connection' })
     .option('max-connections-per-child', { type: 'number', default: D.maxConnectionsPerChild, group: 'Process models:', describe: 'process-pool: recycle a child after this many (0 = never)' })
-    .option('max-processes', { type: 'number', default: D.maxProcesses, group: 'Process models:', describe: 'process: children at once' })
+    .option('max-processes', { type: 'number', default: D.maxProcesses, group: 'Process models:', describe: 'process: children at once; connections beyond it wait, unread, in --queue (up to --queue-timeout)' })
     .option('spare-processes', { type: 'number', default: D.spareProcesses, group: 'Process models:', describe: 'process: idle pre-forked children kept waiting' })
     .option('log-level', { type: 'string', default: D.logLevel, choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'structured logs on stderr' })
     .middleware(lastValueWins, true);
@@ -73,7 +80,7 @@ export function toServerOptions(a: ServeArgs): ServerOptions {
     requestTimeoutMs: toMs(a['request-timeout']),
     drainTimeoutMs: toMs(a['drain-timeout']),
     threads: a.threads,
-    connectionsPerThread: a['connections-per-thread'],
+    connectionsPerThread: perThread(a['connections-per-thread']),
     maxThreads: a['max-threads'],
     spareThreads: a['spare-threads'],
     workerMemoryMb: a['worker-memory-mb'],
@@ -84,6 +91,13 @@ export function toServerOptions(a: ServeArgs): ServerOptions {
     spareProcesses: a['spare-processes'],
     logLevel: a['log-level'],
   };
+}
+
+/** 'auto' or an integer; anything else is passed on as given, for fillOptions to refuse by name. */
+function perThread(v: string | undefined): ServerOptions['connectionsPerThread'] {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  return (v.trim() !== '' && Number.isFinite(n) ? n : v) as number;
 }
 
 /** `options.idleTimeoutMs must be …` → `--idle-timeout must be …` (seconds-valued flags say so). */

@@ -68,9 +68,10 @@ export const MODELS = {
     load: async () => (await import('./thread.ts')).ThreadModel,
   },
   'thread-pool': {
-    summary: 'piscina pool of --threads threads; each connection a task, K per thread (--connections-per-thread)',
+    summary: 'piscina pool of --threads threads, each multiplexing K connections (--connections-per-thread; auto: threads × K covers --max-connections, 1: Apache worker)',
     family: 'thread',
     startsPerConnection: null,
+    // K as filled: fillOptions resolves --connections-per-thread auto to ceil(maxConnections ÷ threads).
     capacity: (o) => o.threads * o.connectionsPerThread,
     multiplexes: (o) => o.connectionsPerThread > 1,
     load: async () => (await import('./thread-pool.ts')).ThreadPoolModel,

@@ -1,9 +1,15 @@
 // thread-pool: a fixed piscina pool of --threads worker threads; each connection is a task
 // whose argument is the socket (moved with the transfer list) and which resolves when the
-// connection closes. K = --connections-per-thread is piscina's concurrentTasksPerWorker:
-// K = 1 is bounded thread-per-connection with thread reuse (Apache worker MPM); K > 1 makes
-// every thread an event loop multiplexing K connections (the Netty/nginx shape). piscina's
-// least-busy balancer sends each connection to the thread serving the fewest.
+// connection closes. Every thread is an event loop multiplexing up to K = --connections-per-thread
+// connections (the Netty/nginx shape); the default K, auto, is ceil(--max-connections ÷ --threads),
+// so threads × K covers every connection the accept loop admits and none waits for a slot.
+// K = 1 is bounded thread-per-connection with thread reuse (Apache worker MPM): only --threads
+// connections are served at once, the others wait unread in the queue (--queue-timeout).
+// A balancer of ours (least-busy, like piscina's) sends each connection to the thread serving
+// the fewest, so with a large K connections spread evenly instead of filling the first thread.
+// We keep at most threads × K tasks in piscina (its own queue stays empty) and queue the rest
+// here; on drain the queued ones are served at once, beyond K (their requests were sent before
+// the signal; a connection costs a thread only a socket, so no slot is needed to finish them).
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Piscina } from 'piscina';
@@ -12,9 +18,9 @@ import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
-import { ThreadWatchdog } from './thread-watchdog.ts';
+import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
 let channels = 0;
@@ -27,6 +33,7 @@ export class ThreadPoolModel extends ModelBase {
   #died = 0; // connections lost with their thread
   #running = 0; // connection tasks given to piscina (≤ capacity: piscina's own queue stays empty)
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
+  #draining = false; // drain() has begun: the K bound per thread is lifted for queued connections
   readonly #capacity: number; // threads × K: connections served at once
   /** Connections beyond capacity wait here, unread, bounded by --queue and --queue-timeout. */
   readonly #waiting: WaitQueue;
@@ -40,9 +47,16 @@ export class ThreadPoolModel extends ModelBase {
       drainFlag: new Int32Array(new SharedArrayBuffer(4)),
       drainChannel: `switchboard:thread-pool:${process.pid}:${++channels}`,
     };
-    this.#capacity = ctx.options.threads * ctx.options.connectionsPerThread;
-    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a pool thread');
+    const { threads, connectionsPerThread } = ctx.options;
+    this.#capacity = threads * connectionsPerThread;
+    this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a pool thread', {
+      log: ctx.log,
+      slots: () => `--threads ${threads} × --connections-per-thread ${connectionsPerThread} = ${this.#capacity} connections`,
+    });
   }
+
+  /** Connections one thread may hold: K, or (draining) as many as it is given. */
+  #perThread = (): number => (this.#draining ? Infinity : this.ctx.options.connectionsPerThread);
 
   protected async onStart(): Promise<void> {
     enableWorkerCompileCache();
@@ -51,8 +65,10 @@ export class ThreadPoolModel extends ModelBase {
       filename: WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: connectionsPerThread,
-      loadBalancer: this.#watchdog.balancer(connectionsPerThread),
+      // piscina's per-thread bound leaves room for the queue to be served on drain; our balancer
+      // applies K (#perThread) until then.
+      concurrentTasksPerWorker: connectionsPerThread + this.ctx.options.queue,
+      loadBalancer: this.#watchdog.balancer(this.#perThread) ?? leastBusy(this.#perThread),
       // Tasks live as long as their connection: an idle thread must keep running its event
       // loop (sockets, timers), never park in Atomics.wait between tasks.
       atomics: 'disabled',
@@ -126,14 +142,19 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected async onDrain(): Promise<void> {
+    this.#draining = true;
     Atomics.store(this.#workerData.drainFlag, 0, 1);
     this.#drains?.postMessage({ type: 'drain' } satisfies DrainMessage);
+    // Queued connections hold requests their peers sent before the signal: serve them now, spread
+    // over the threads beyond K, each drained as it starts (the drain flag) — not after the served
+    // ones close, which with peers that hold their connection open costs a linger per wave.
+    for (let w = this.#waiting.shift(); w; w = this.#waiting.shift()) this.#run(w.socket, w.ticket);
   }
 
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
-    this.#waiting.destroyAll();
+    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE); // empty after a drain; not after a second signal
     this.#drains?.close();
     this.#drains = null;
     await this.#pool?.destroy();
@@ -144,7 +165,11 @@ export class ThreadPoolModel extends ModelBase {
   }
 
   protected queued(): number {
-    return this.#waiting.length;
+    return this.#waiting.queued;
+  }
+
+  protected oldestWaitMs(): number {
+    return this.#waiting.oldestWaitMs();
   }
 
   protected extraStats(): Record<string, unknown> {
@@ -154,6 +179,8 @@ export class ThreadPoolModel extends ModelBase {
       connectionsLostWithThread: this.#died,
       threadsTerminatedStuck: this.#watchdog.terminated,
       queueTimedOut: this.#waiting.expired,
+      queueEpisodes: this.#waiting.episodes,
     };
   }
 }
+

@@ -17,7 +17,26 @@ export const STALLED_AFTER_MS = 500;
 export const STUCK_MARGIN_MS = 1_000;
 
 /** piscina's loadBalancer option (its type is not exported by name). */
-type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+export type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+
+/**
+ * piscina's least-busy choice: an idle thread at once, else the one running the fewest tasks
+ * below `maximumUsage` (read per choice when a function), passing over threads `skip` names.
+ * null (all full or skipped) leaves the task in piscina's queue for the next free thread.
+ */
+export function leastBusy(maximumUsage: number | (() => number), skip?: (threadId: number, now: number) => boolean): LoadBalancer {
+  return (_task, workers) => {
+    const max = typeof maximumUsage === 'function' ? maximumUsage() : maximumUsage;
+    const now = skip ? performance.now() : 0;
+    let best: (typeof workers)[number] | null = null;
+    for (const w of workers) {
+      if (w.currentUsage >= max || (best && w.currentUsage >= best.currentUsage) || skip?.(w.id, now)) continue;
+      best = w;
+      if (w.currentUsage === 0) break;
+    }
+    return best;
+  };
+}
 
 interface Seen {
   beats: number;
@@ -63,18 +82,9 @@ export class ThreadWatchdog {
    * connection's requests (offload) or new connections (thread-pool), all of them lost with it.
    * null (all full or stalled) leaves the task in piscina's queue for the next free thread.
    */
-  balancer(maximumUsage: number): LoadBalancer | undefined {
+  balancer(maximumUsage: number | (() => number)): LoadBalancer | undefined {
     if (!this.table) return undefined;
-    return (_task, workers) => {
-      const now = performance.now();
-      let best: (typeof workers)[number] | null = null;
-      for (const w of workers) {
-        if (w.currentUsage >= maximumUsage || (best && w.currentUsage >= best.currentUsage) || this.stalled(w.id, now)) continue;
-        best = w;
-        if (w.currentUsage === 0) break;
-      }
-      return best;
-    };
+    return leastBusy(maximumUsage, (id, now) => this.stalled(id, now));
   }
 
   /** Starts checking the threads `threads()` lists (read afresh each time). */

@@ -32,7 +32,12 @@ export interface ServerOptions {
   threads?: number;
   maxThreads?: number;
   spareThreads?: number;
-  connectionsPerThread?: number;
+  /**
+   * thread-pool: connections one pool thread multiplexes (K). 'auto' (the default) is
+   * autoConnectionsPerThread(): enough that threads × K covers maxConnections, so every accepted
+   * connection is served; 1 is a thread per connection (Apache worker), the rest wait unread.
+   */
+  connectionsPerThread?: number | 'auto';
   workerMemoryMb?: number;
 
   // Process models.
@@ -49,9 +54,17 @@ export interface ServerOptions {
   logLevel?: string;
 }
 
-export type FilledServerOptions = Required<ServerOptions>;
+/** Every option set and checked; 'auto' values resolved to what the server runs with. */
+export type FilledServerOptions = Required<Omit<ServerOptions, 'connectionsPerThread'>> & { connectionsPerThread: number };
 
 const cores = availableParallelism();
+
+/** --connections-per-thread auto: the smallest K with threads × K ≥ maxConnections. */
+export function autoConnectionsPerThread(o: Pick<FilledServerOptions, 'maxConnections' | 'threads'>): number {
+  return Math.max(1, Math.ceil(o.maxConnections / o.threads));
+}
+
+const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 export const DEFAULT_OPTIONS: FilledServerOptions = Object.freeze({
   model: 'event-loop',
@@ -64,13 +77,14 @@ export const DEFAULT_OPTIONS: FilledServerOptions = Object.freeze({
   frameTimeoutMs: 30_000,
   requestTimeoutMs: 30_000,
   maxInFlight: 1024,
-  maxConnections: 10_000,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxConnectionsPerIp: 0,
   drainTimeoutMs: 10_000,
   threads: cores,
   maxThreads: 256,
   spareThreads: 0,
-  connectionsPerThread: 1,
+  // 'auto' resolved for the defaults above (fillOptions resolves it again for other values).
+  connectionsPerThread: autoConnectionsPerThread({ maxConnections: DEFAULT_MAX_CONNECTIONS, threads: cores }),
   workerMemoryMb: 0,
   processes: cores,
   maxProcesses: 64,
@@ -117,7 +131,7 @@ const RULES: { [K in keyof FilledServerOptions]: [Rule, string] } = {
   threads: [int(1, 1024), 'an integer 1..1024'],
   maxThreads: [int(1, 65536), 'an integer 1..65536'],
   spareThreads: [int(0, 1024), 'an integer 0..1024'],
-  connectionsPerThread: [int(1), 'a positive integer'],
+  connectionsPerThread: [int(1), 'a positive integer or "auto"'],
   workerMemoryMb: [int(0), 'a non-negative integer (0 = no limit)'],
   processes: [int(1, 1024), 'an integer 1..1024'],
   maxProcesses: [int(1, 65536), 'an integer 1..65536'],
@@ -129,11 +143,17 @@ const RULES: { [K in keyof FilledServerOptions]: [Rule, string] } = {
   logLevel: [(v) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v as string), 'a pino level'],
 };
 
-/** Applies defaults and checks every option; throws `options.<name> must be <rule>`. */
+/**
+ * Applies defaults, resolves 'auto' (connectionsPerThread, from the filled maxConnections and
+ * threads) and checks every option; throws `options.<name> must be <rule>`.
+ */
 export function fillOptions(options: ServerOptions = {}): FilledServerOptions {
   const filled = { ...DEFAULT_OPTIONS };
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (filled as Record<string, unknown>)[key] = value;
+  }
+  if (options.connectionsPerThread === undefined || options.connectionsPerThread === 'auto') {
+    filled.connectionsPerThread = autoConnectionsPerThread(filled);
   }
   for (const key of Object.keys(RULES) as (keyof FilledServerOptions)[]) {
     const [ok, rule] = RULES[key];

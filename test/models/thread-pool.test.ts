@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleep } from '../../harness/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleep, sleepFrame } from '../../harness/wire.ts';
 import { CRASH_HANDLER, POOL_THREAD, crashIsolation, info, osThreads, settle, stopAndReadStats } from './thread-helpers.ts';
 
 describe('thread-pool model', () => {
@@ -26,6 +26,20 @@ describe('thread-pool model', () => {
     expect(stats.startup.p50Ms).toBeGreaterThan(0);
   });
 
+  it('default K (auto) = ceil(--max-connections ÷ --threads): every connection served at once, spread least-loaded over the threads', async () => {
+    const s = await startServer('thread-pool', ['--threads', '2', '--max-connections', '100', '--log-level', 'info']);
+    // Held open together: a thread-per-connection default (K = 1) would leave 8 of them unanswered.
+    const peers = await Promise.all(Array.from({ length: 10 }, () => RawPeer.connect(s.port)));
+    const ids = (await Promise.all(peers.map(info))).map((i) => i.threadId);
+    expect(new Set(ids).size).toBe(2);
+    for (const id of new Set(ids)) expect(ids.filter((x) => x === id), 'least-loaded: 5 on each thread').toHaveLength(5);
+    for (const p of peers) p.destroy();
+    const stats = await stopAndReadStats(s);
+    expect(stats.extra.connectionsPerThread, 'K = ceil(100 ÷ 2)').toBe(50);
+    expect(stats.connections).toMatchObject({ accepted: 10, queued: 0, oldestWaitMs: 0, refused: 0 });
+    expect(stats.extra.queueEpisodes, 'no connection ever queued').toBe(0);
+  });
+
   it('K = 1: a thread serves one connection at a time and is reused for the next', async () => {
     const s = await startServer('thread-pool', ['--threads', '2', '--connections-per-thread', '1']);
     const a = await RawPeer.connect(s.port);
@@ -42,6 +56,24 @@ describe('thread-pool model', () => {
     b.destroy();
     c.destroy();
     expect(await s.stop()).toBe(0);
+  });
+
+  it('SIGTERM: connections queued beyond threads × K are served at once (beyond K), not as slots free', async () => {
+    const s = await startServer('thread-pool', ['--threads', '1', '--connections-per-thread', '1']);
+    // Peers that hold their side open: a slot freed only after the server's linger on a's FIN.
+    const a = await RawPeer.connect(s.port, { allowHalfOpen: true });
+    await info(a);
+    await a.write(sleepFrame(1000));
+    const queued = [await RawPeer.connect(s.port, { allowHalfOpen: true }), await RawPeer.connect(s.port, { allowHalfOpen: true })];
+    for (const p of queued) await p.write(echoFrame('queued'));
+    await sleep(150);
+    expect(queued.map((p) => p.frames.length), 'the one thread is taken: both wait').toEqual([0, 0]);
+    s.proc.kill('SIGTERM');
+    for (const p of queued) expect((await p.waitFrames(1, 5000))[0]!.payload.toString()).toBe('queued');
+    expect(a.frames.length, 'both answered while the SLEEP in flight still holds the thread').toBe(1);
+    expect((await a.waitFrames(2, 5000))[1]!.op).toBe(Op.SLEEP);
+    for (const p of [a, ...queued]) p.destroy();
+    expect(await s.exited).toBe(0);
   });
 
   it('queue bound: with every thread full and --queue 1 waiting, the next connection gets E_BUSY', async () => {
