@@ -6,13 +6,14 @@
 // server CPU per connection (results/latest.md). Warm spares (--spare-processes, Apache
 // prefork's MinSpareServers) hide the latency, not the CPU. At most --max-processes children
 // exist at once (spares included); beyond that connections wait in a bounded queue (--queue),
-// then get E_BUSY.
+// then get E_BUSY. On SIGTERM the waiting ones are still served, as children free up: their
+// requests were sent before the signal (the drain is bounded by --drain-timeout).
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import { Child, RespawnGuard } from './child.ts';
 import { ModelBase, type ModelContext } from './model.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
 
 /** After a drain, children get this long to exit by themselves before close() kills them. */
 const EXIT_GRACE_MS = 1_000;
@@ -74,11 +75,12 @@ export class ProcessModel extends ModelBase {
 
   protected async onDrain(): Promise<void> {
     this.#draining = true;
-    // Children busy with a connection drain it; spares leave. A waiting connection for which a
-    // child is already starting gets it (and is drained at once); the others are refused
-    // E_SHUTTING_DOWN: nothing of theirs was read, so the peer knows none of it was processed,
-    // and forking a child per queued connection during shutdown would outlast any drain timeout.
-    this.#waiting.refuseAll('E_SHUTTING_DOWN', 'server is shutting down; nothing was read from this connection', this.#starting);
+    // Children busy with a connection drain it. Waiting connections are still served: their
+    // peers sent requests before the signal, which refusing them unread would lose. A spare
+    // takes the oldest now; the rest get children as they are forked (at most --max-processes at
+    // once, as ever), each drained at once. --drain-timeout bounds it all; whatever still waits
+    // then is refused E_SHUTTING_DOWN, unread (onClose).
+    this.#dispatchWaiting();
     for (const child of this.#idle.splice(0)) child.drain();
     for (const child of this.#children) if (child.state === 'retiring') child.drain();
     this.#replenish();
@@ -88,7 +90,8 @@ export class ProcessModel extends ModelBase {
     this.#draining = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#forkScheduled) clearImmediate(this.#forkScheduled);
-    this.#waiting.destroyAll();
+    // Nothing of these was read: the peer learns none of it was processed.
+    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
     const children = [...this.#children];
     for (const child of children) child.drain();
     const all = Promise.all(children.map((c) => c.gone));

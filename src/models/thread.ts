@@ -14,7 +14,7 @@ import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
@@ -106,10 +106,12 @@ export class ThreadModel extends ModelBase {
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
-    this.#queue.destroyAll();
+    // Connections never handed to a thread were not read: the peer gets E_SHUTTING_DOWN.
+    this.#queue.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
     for (const slot of this.#startQueue.splice(0)) {
-      slot.socket?.destroy();
-      slot.ticket?.closed({ reason: 'destroyed' });
+      if (slot.socket && slot.ticket) slot.ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
+      slot.socket = null;
+      slot.ticket = null;
     }
     const exits = [...this.#threads].map((slot) => {
       void slot.worker!.terminate();
@@ -267,7 +269,7 @@ export class ThreadModel extends ModelBase {
       this.#serving--;
       if (slot.socket) {
         // Died before it was ready: the socket never left this thread, so we can still answer.
-        if (this.#closing) slot.socket.destroy();
+        if (this.#closing) ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
         else ticket.refuse(slot.socket, 'E_INTERNAL', 'connection thread failed to start');
         slot.socket = null;
       } else {

@@ -106,7 +106,7 @@ describe('process', () => {
     expect(await s.stop()).toBe(0);
   });
 
-  it('SIGTERM: a connection still waiting for a child is refused E_SHUTTING_DOWN (nothing of it was read); the served one drains', async () => {
+  it('SIGTERM: the served connection drains; one still waiting for a child is served after it (its request was sent before the signal)', async () => {
     const s = await startServer('process', ['--max-processes', '1']);
     const a = await RawPeer.connect(s.port);
     await info(a);
@@ -115,10 +115,25 @@ describe('process', () => {
     await c.write(echoFrame('queued'));
     await sleep(200);
     s.proc.kill('SIGTERM');
+    expect((await a.waitFrames(2, 10_000))[1]!.op, 'the SLEEP in flight is answered').toBe(Op.SLEEP);
+    const [served] = await c.waitFrames(1, 10_000);
+    expect(served, 'the queued connection gets a child during the drain').toEqual({ op: Op.ECHO, payload: Buffer.from('queued') });
+    expect(await c.closedWithin(5000), 'and is drained: closed after its answer').toBe(true);
+    expect(await s.exited).toBe(0);
+  });
+
+  it('SIGTERM with more waiting than --drain-timeout can serve: the ones still waiting get E_SHUTTING_DOWN, unread, exit 5', async () => {
+    const s = await startServer('process', ['--max-processes', '1', '--drain-timeout', '0.5']);
+    const a = await RawPeer.connect(s.port);
+    await info(a);
+    await a.write(sleepFrame(2000));
+    const c = await RawPeer.connect(s.port);
+    await c.write(echoFrame('queued'));
+    await sleep(200);
+    s.proc.kill('SIGTERM');
     const [refused] = await c.waitFrames(1, 10_000);
     expect(errorCode(refused!.payload)).toBe('E_SHUTTING_DOWN');
-    expect((await a.waitFrames(2, 10_000))[1]!.op, 'the SLEEP in flight is answered').toBe(Op.SLEEP);
-    expect(await s.exited).toBe(0);
+    expect(await s.exited, 'the drain was cut').toBe(5);
   });
 
   it('a child killed with SIGKILL under load costs only its own connection', async () => {
