@@ -1,6 +1,7 @@
 // The results.json schema: what `make bench` writes and the report reads back (re-rendering a past
 // run needs nothing else). Types only, so the runner, a cell and the report all depend on this
 // module and never on each other. Bump SCHEMA_VERSION when a field changes meaning or goes away.
+import type { FilledServerOptions } from '../src/shared/config.ts';
 import type { Calibration } from './calibrate.ts';
 import type { LoadResult } from './loadgen/load.ts';
 import type { CodecRow } from './micro/codec.ts';
@@ -9,6 +10,9 @@ import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
 
 export const SCHEMA_VERSION = 2;
+
+/** Rounds of every cell in a full run (`--rounds`; quick: 1). The report names it when a run had one. */
+export const DEFAULT_ROUNDS = 3;
 
 export interface RunResults {
   schema: number;
@@ -61,6 +65,12 @@ export interface CellResult {
     serverCommand: string[];
     /** CPU placement, `server=LIST,client=LIST` (taskset), or 'none'. Absent in runs before it existed. */
     cpus?: string;
+    /**
+     * Models: the options the server ran with, resolved when the cell ran (defaults change
+     * between commits; the report judges the registry's facts, e.g. multiplexes(), on these).
+     * Absent in runs before it existed and for other servers.
+     */
+    serverOptions?: FilledServerOptions;
   };
   /** Which repetition of the cell this is (1-based; rounds are interleaved across cells). */
   round: number;

@@ -16,7 +16,8 @@ import { MODEL_NAMES } from '../src/models/registry.ts';
 import { calibrateWork, type Calibration } from './calibrate.ts';
 import { runCell, type CellSpec } from './cell.ts';
 import { DEFAULT_CLIENT_THREADS, DEFAULT_PLACEMENT, describePlacement, parsePlacement, tasksetAvailable, type Placement } from './placement.ts';
-import { SCHEMA_VERSION, type CellResult, type RunResults } from './results.ts';
+import { commandOptions } from './report/model-facts.ts';
+import { DEFAULT_ROUNDS, SCHEMA_VERSION, type CellResult, type RunResults } from './results.ts';
 import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from './server-proc.ts';
 import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
 import { codecBench } from './micro/codec.ts';
@@ -136,7 +137,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const quick = a.quick;
   const warmupMs = Math.round((a.warmup ?? (quick ? 0.25 : 1)) * 1000);
   const durationMs = Math.round((a.duration ?? (quick ? 0.75 : 3)) * 1000);
-  const rounds = a.rounds ?? (quick ? 1 : 3);
+  const rounds = a.rounds ?? (quick ? 1 : DEFAULT_ROUNDS);
   const notes: string[] = [];
   if (!Number.isInteger(rounds) || rounds < 1) {
     console.error('bench/run.ts: --rounds takes a positive integer');
@@ -149,7 +150,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     console.error(`bench/run.ts: ${(err as Error).message}`);
     return 2;
   }
-  if (rounds === 1) notes.push('Each cell ran once (one round): no ranges, and no winner can be told from noise; a full run repeats every cell 3 times.');
+  if (rounds === 1) notes.push(`Each cell ran once (one round): no ranges, and no winner can be told from noise; a full run repeats every cell ${DEFAULT_ROUNDS} times.`);
   if ((placement.server || placement.client) && !tasksetAvailable) notes.push(`--cpus ${a.cpus} was asked for, but taskset is not on this machine: nothing was pinned.`);
   const usage = (m: string) => {
     console.error(`bench/run.ts: ${m}`);
@@ -275,6 +276,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     }
     const r = await runCell(spec);
     r.round = round;
+    // What the server ran with, resolved now: a later default must not be read into this run.
+    if (r.kind === 'model') r.params.serverOptions = commandOptions(r.server, r.params.serverCommand) ?? undefined;
     cells.push(r);
     progress.tick(Date.now() - t0);
     if (!r.ok && !progress.tty) process.stderr.write(`  ${r.id} failed: ${r.error?.slice(0, 300)}\n`);
