@@ -1,8 +1,10 @@
 // Queries over a run's cells, and the names the report gives a group of them. Every label with a
 // concurrency level is built from the cells' own params.connections: a run with --connections
-// gets its own levels in every heading, sentence and chart, never the defaults.
+// gets its own levels in every heading, sentence and chart, never the defaults. Every query
+// answers with a cell id's rounds as one (aggregate.ts): the medians, with the ranges beside.
 import type { CellResult, RunResults } from '../results.ts';
 import { WORKLOADS } from '../workloads.ts';
+import { aggregated, type AggCell } from './aggregate.ts';
 
 /** The cells of one workload at one concurrency level (a table, a chart, a verdict line). */
 export interface Group {
@@ -10,17 +12,21 @@ export interface Group {
   connections: number;
 }
 
-export const okCells = (r: RunResults): CellResult[] => r.cells.filter((c) => c.ok);
+/** Every cell id of the run, its rounds as one, failed ones included. */
+export const allCells = (r: RunResults): AggCell[] => aggregated(r);
+
+/** Cell ids with at least one round that completed (the figures are those rounds'). */
+export const okCells = (r: RunResults): AggCell[] => aggregated(r).filter((c) => c.ok);
 
 /** The cell of a server in a workload (at one level, or the first one that ran). */
-export function cellOf(r: RunResults, server: string, workload: string, connections?: number): CellResult | undefined {
-  return r.cells.find((x) => x.server === server && x.workload === workload && (connections === undefined || x.params.connections === connections) && x.ok);
+export function cellOf(r: RunResults, server: string, workload: string, connections?: number): AggCell | undefined {
+  return okCells(r).find((x) => x.server === server && x.workload === workload && (connections === undefined || x.params.connections === connections));
 }
 
 export const inGroup = (c: CellResult, g: Group): boolean => c.workload === g.workload && c.params.connections === g.connections;
 
 /** Successful model cells (not the reference or the external server) of one group. */
-export const modelCells = (r: RunResults, g: Group): CellResult[] => okCells(r).filter((c) => c.kind === 'model' && inGroup(c, g));
+export const modelCells = (r: RunResults, g: Group): AggCell[] => okCells(r).filter((c) => c.kind === 'model' && inGroup(c, g));
 
 /** Every (workload, level) that has a cell, in workload order, failed cells included. */
 export function groups(r: RunResults): Group[] {

@@ -1,9 +1,11 @@
 // The report document: run header, verdicts, a table per workload group, the HOWTO claims,
 // chart links, micro-benchmarks, validation, failed cells. Assembly only: the rules are in
 // verdicts.ts, their sentences in verdict-text.ts, the tables in tables.ts.
-import type { RunResults } from '../results.ts';
-import { groups } from './cells.ts';
+import { DEFAULT_ROUNDS, type RunResults } from '../results.ts';
+import { isClientBound, roundsOfRun } from './aggregate.ts';
+import { allCells, groups } from './cells.ts';
 import { num } from './format.ts';
+import { CLIENT_LEGEND, ONE_ROUND } from './marks.ts';
 import { THREAD_MODELS, FORK_PER_CONNECTION } from './model-facts.ts';
 import { claimsTable, codecTable, rttTable, workloadTable } from './tables.ts';
 import { claimEvidence, claimVerdict, validationLines, winnerLine } from './verdict-text.ts';
@@ -17,24 +19,49 @@ export interface ChartLink {
 /** chartPrefix: where results.json and the charts are, relative to the document. */
 export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPrefix: string): string {
   const L: string[] = [];
-  const failed = r.cells.filter((c) => !c.ok);
+  const cells = allCells(r);
+  const failed = cells.filter((c) => !c.ok);
+  const failedRounds = r.cells.filter((c) => !c.ok).length;
+  const rounds = roundsOfRun(r);
   L.push(`# switchboard benchmark — ${r.run.id}`);
   L.push('');
+  // Said first: with one round nothing below was tested against noise.
+  if (rounds < 2) {
+    L.push(`> **One round**: every cell ran once, so no figure has a range and no winner or claim below was tested against noise; each is marked "${ONE_ROUND}". A full \`make bench\` repeats every cell ${DEFAULT_ROUNDS} times, interleaved.`);
+    L.push('');
+  }
   L.push(
     `${r.run.quick ? '**QUICK run** (short windows: read the shape, not the decimals). ' : ''}Commit \`${r.commit.short}\`${r.commit.dirty ? ' (dirty tree)' : ''}, Node ${r.node.version}, ${r.machine.cpuModel} × ${r.machine.cores} cores, Linux ${r.machine.kernel}. ` +
-      `${r.cells.length} cells (${failed.length} failed) in ${Math.round(r.run.wallMs / 1000)} s; each cell: fresh server, ${r.run.flags.warmupMs} ms warm-up (excluded), ${r.run.flags.durationMs} ms measured. ` +
+      `${cells.length} cells × ${rounds} round${rounds === 1 ? '' : 's'}${rounds > 1 ? ', interleaved' : ''} (${failedRounds} cell-round${failedRounds === 1 ? '' : 's'} failed${failed.length ? `; ${failed.length} cell${failed.length === 1 ? '' : 's'} in every round` : ''}) in ${Math.round(r.run.wallMs / 1000)} s; each cell-round: fresh server, ${r.run.flags.warmupMs} ms warm-up (excluded), ${r.run.flags.durationMs} ms measured${typeof r.run.flags.cpus === 'string' ? `, CPU placement ${r.run.flags.cpus}` : ''}. ` +
       `Load generator: separate process, ${r.run.flags.clientThreads} worker threads. WORK n = ${r.calibration?.workN ?? '–'}${r.calibration && Number.isFinite(r.calibration.measuredUs) ? ` (${Math.round(r.calibration.measuredUs)} µs CPU each, calibrated at start-up)` : ''}. Raw figures: [results.json](${chartPrefix}results.json).`,
   );
   L.push('');
-  L.push("Columns: throughput over the measured window; *vs ref* = share of the bare Node `net` echo server in the same cell; latency percentiles from the merged HDR histogram (open loop: from each request's scheduled send time); *CPU µs/req* and *server cores* = user+sys of the whole server process tree (threads and children, exited ones included) from /proc over the window; *client cores* = the load generator's own CPU; peak RSS of the server tree.");
-  if (r.notes.length) {
+  // Results before schema 2 have no rounds, connection accounting or client checks, and their
+  // closed-loop latency is as recorded: the page says so rather than print '–' unexplained.
+  const old = r.schema < 2;
+  if (old) {
+    L.push(`> Recorded with results schema ${r.schema}: one round, no connection accounting (served / offered, fairness: '–'), no client-bound check, and closed-loop latency not corrected for coordinated omission.`);
     L.push('');
-    for (const n of r.notes) L.push(`> ${n}`);
+  }
+  L.push(
+    `Columns: every figure is the **median over rounds, with the range (lowest–highest round) in brackets**; throughput over the measured window; *vs ref* = share of the bare Node \`net\` echo server in the same cell; latency percentiles from the merged HDR histogram (${old ? '' : 'closed loop and churn: corrected for coordinated omission, so a connection left waiting shows its wait; '}open loop: from each request's scheduled send time); *CPU µs/req* and *server cores* = user+sys of the whole server process tree (threads and children, exited ones included) from /proc over the window; *client cores* = the load generator's own CPU; peak RSS of the server tree; *served / offered* = connections that got at least one answer inside the window, in the worst round (**⚠ starved**: some connection got none — such a cell never wins); *fairness* = Jain's index over the answers per connection (1 = every connection served alike, 1/n = one connection got all), median; *errors* in the worst round.`,
+  );
+  if (cells.some(isClientBound)) {
+    L.push('');
+    L.push(CLIENT_LEGEND);
+  }
+  // The runner's own one-round note says what the line at the top says.
+  const notes = r.notes.filter((n) => !(rounds < 2 && n.startsWith('Each cell ran once')));
+  if (notes.length) {
+    L.push('');
+    for (const n of notes) L.push(`> ${n}`);
   }
   L.push('');
   L.push('## Which model wins where, and why');
   L.push('');
-  L.push("_Generated from this run's cells by fixed rules (best throughput; open loop: lowest p99; idle: most connections held, then least memory)._");
+  L.push(
+    "_Generated from this run's cells by fixed rules (best throughput; open loop: lowest p99; idle: most connections held, then least memory). A model wins only where its range over rounds clears the runner-up's (its worst round beats the other's best; for latency the reverse); otherwise it is a tie within noise, and the tied models are named. A cell that starved a connection never wins; a client-bound cell's p99 is not judged._",
+  );
   L.push('');
   for (const w of winners(r)) L.push(winnerLine(r, w));
   L.push('');
@@ -76,7 +103,7 @@ export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPref
     L.push('');
     L.push('## Failed cells');
     L.push('');
-    for (const c of failed) L.push(`- \`${c.id}\`: ${(c.error ?? '').replace(/\s+/g, ' ').slice(0, 300)}`);
+    for (const c of failed) L.push(`- \`${c.id}\` (every round): ${(c.error ?? '').replace(/\s+/g, ' ').slice(0, 300)}`);
   }
   L.push('');
   return L.join('\n');

@@ -45,7 +45,7 @@ describe('winners on the recorded run', () => {
 
   it('one winner per group of model cells, with the rule of its workload', () => {
     expect(Object.keys(w)).toEqual(['echo-64B c=1', 'echo-64B c=32', 'echo-64KiB c=16', 'work-1ms c=16', 'sleep-10ms c=512', 'churn c=8', 'idle-10k c=16', 'echo-64B-open c=32']);
-    expect(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.winner.server]))).toEqual({
+    expect(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.kind === 'none' ? null : v.winner.server]))).toEqual({
       'echo-64B c=1': 'process',
       'echo-64B c=32': 'process-pool',
       'echo-64KiB c=16': 'process-pool',
@@ -58,8 +58,9 @@ describe('winners on the recorded run', () => {
   });
 
   it('explains each win with data, not text', () => {
+    // One round: the leader by a hair, marked as not tested against noise.
     const c1 = w['echo-64B c=1']!;
-    expect(c1.kind === 'throughput' && c1.tie && c1.next?.server).toBe('event-loop');
+    expect(c1.kind === 'throughput' && c1.standing.untested && c1.next?.server).toBe('event-loop');
     const work = w['work-1ms c=16']!;
     expect(work.kind === 'throughput' && work.reason.kind).toBe('parallel');
     const churn = w['churn c=8']!;
@@ -77,15 +78,18 @@ describe('the HOWTO claims on the recorded run', () => {
   const r = run();
 
   it('outcomes', () => {
-    expect(Object.fromEntries(claims(r).map((c) => [c.id, c.outcome]))).toEqual({ multiplex: 'held', 'threads-for-work': 'depends', 'fork-overhead': 'held', 'blocking-ok': 'depends' });
+    // One round: no range, so echo-64B c=1's 1% is taken as it stands (and the verdicts say so).
+    expect(Object.fromEntries(claims(r).map((c) => [c.id, c.outcome]))).toEqual({ multiplex: 'depends', 'threads-for-work': 'depends', 'fork-overhead': 'held', 'blocking-ok': 'depends' });
+    expect(claims(r).map(claimVerdict)).toEqual(['depends', 'depends', 'held', 'depends'].map((o) => `${o} (one round: not tested against noise)`));
   });
 
   it('the cells that decided them', () => {
     const mux = claim(r, 'multiplex');
-    expect(mux.rows.map((x) => [groupName(x.group), x.mux.server, x.other.server, x.held])).toEqual([
-      ['echo-64B c=1', 'event-loop', 'process', true],
-      ['echo-64B c=32', 'process-pool', 'thread-pool', true],
-      ['echo-64KiB c=16', 'process-pool', 'thread-pool', true],
+    // thread-pool ran with one connection per thread then: not a multiplexing model in this run.
+    expect(mux.rows.map((x) => [groupName(x.group), x.mux.server, x.other.server, x.outcome])).toEqual([
+      ['echo-64B c=1', 'event-loop', 'process', 'not held'],
+      ['echo-64B c=32', 'process-pool', 'thread-pool', 'held'],
+      ['echo-64KiB c=16', 'process-pool', 'thread-pool', 'held'],
     ]);
     const threads = claim(r, 'threads-for-work');
     expect(threads.rows.map((x) => [x.bestThread.server, x.top.server, x.note])).toEqual([['thread-pool', 'process-pool', 'processes-too']]);
@@ -93,11 +97,11 @@ describe('the HOWTO claims on the recorded run', () => {
     expect(fork.rows[0]!.cpuRatio).toBeGreaterThan(900);
     expect(fork.idle.map((x) => groupName(x.group))).toEqual(['idle-10k c=16']);
     const blocking = claim(r, 'blocking-ok');
-    expect(blocking.rows.map((x) => [groupName(x.group), x.good])).toEqual([
-      ['echo-64B c=1', true],
-      ['echo-64B c=32', false],
-      ['work-1ms c=16', false],
-      ['sleep-10ms c=512', false],
+    expect(blocking.rows.map((x) => [groupName(x.group), x.outcome])).toEqual([
+      ['echo-64B c=1', 'held'],
+      ['echo-64B c=32', 'not held'],
+      ['work-1ms c=16', 'not held'],
+      ['sleep-10ms c=512', 'not held'],
     ]);
   });
 
@@ -113,7 +117,7 @@ describe('the HOWTO claims on the recorded run', () => {
     noThread.cells = noThread.cells.filter((c) => c.server !== 'thread');
     expect(claimVerdict(claim(noThread, 'blocking-ok'))).toBe('not tested (the thread model is missing from this run)');
     const noEcho = atLevel(run(), ['churn'], 8);
-    expect(claimVerdict(claim(noEcho, 'multiplex'))).toBe('not tested (needs event-loop or process-pool and one other model)');
+    expect(claimVerdict(claim(noEcho, 'multiplex'))).toBe(`not tested (needs ${MULTIPLEXING.join(' or ')} and one other model)`);
   });
 });
 
@@ -181,10 +185,10 @@ describe('the rendered Markdown (smoke)', () => {
       expect(md.split('\n')).toContain(h);
     expect(md).toContain('### echo-64B, c=1 — overhead and unloaded latency');
     expect(md).toContain('### idle-10k, c=16 + 10,000 idle — ');
-    expect(md).toContain('| server | req/s | vs ref | p50 | p99 | p99.9 | max | CPU µs/req | server cores | client cores | peak RSS | errors |');
+    expect(md).toContain('| server | req/s | vs ref | p50 | p99 | p99.9 | max | CPU µs/req | server cores | client cores | peak RSS | served / offered | fairness | errors |');
     expect(md).toContain('| server | req/s | MB/s | vs ref | p50 |');
     expect(md).toContain('| server | conn/s | vs ref |');
-    expect(md).toContain('| peak RSS | idle held / refused | RSS per idle conn | errors |');
+    expect(md).toContain('| peak RSS | served / offered | fairness | idle held / refused | RSS per idle conn | errors |');
     expect(md).toContain('| server | offered → done req/s | vs ref |');
     expect(md).toContain('| claim | verdict | deciding cells |');
     expect(md).toContain('| codec case | frame bytes | frames/s | MB/s |');
