@@ -1,8 +1,10 @@
 // results.json → results/latest.md (+ the run's own report.md) and SVG charts. Every sentence
 // that judges a model is produced by a rule comparing this run's cells; no figure is written by
-// hand. The parts, one job each, live in bench/report/: format (numbers), cells (queries and
-// labels), model-facts (from the registry), verdicts (the rules, pure), verdict-text (their
-// sentences), tables, charts, markdown (the document), summary (the terminal lines).
+// hand. The parts, one job each, live in bench/report/: format (numbers), aggregate (a cell's
+// rounds as one: medians and ranges), cells (queries and labels), model-facts (from the
+// registry), noise (when two ranges differ), verdicts (the rules, pure), verdict-text (their
+// sentences), marks (starved, client-bound, one round), tables, charts, markdown (the document),
+// summary (the terminal lines).
 //   node bench/report.ts results/<run>/results.json    (re-render a past run)
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
