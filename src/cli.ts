@@ -176,7 +176,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
         serveFlags(y)
           .example('$0 serve --model event-loop --port 7070', 'all connections on one thread')
           .example('$0 serve --port 0 --idle-timeout 5', 'any free port; drop connections idle for 5 s')
-          .epilogue(`Models:\n${modelList}\n\nSIGTERM or SIGINT drains: no new connections, every request already read is answered, and so is every connection still waiting for a thread or child, then exit 0 (5 if --drain-timeout had to cut connections). A second signal closes at once (exit 5).`),
+          .epilogue(`Models:\n${modelList}\n\nSIGTERM or SIGINT drains: no new connections, every request already read is answered, and so is every connection still waiting for a thread or child (one still waiting after half of --drain-timeout gets E_SHUTTING_DOWN, unread), then exit 0 (5 if --drain-timeout had to cut connections). A second signal closes at once (exit 5).`),
       async (a) => {
         process.exitCode = await serve(a);
       },

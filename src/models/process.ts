@@ -6,14 +6,15 @@
 // server CPU per connection (results/latest.md). Warm spares (--spare-processes, Apache
 // prefork's MinSpareServers) hide the latency, not the CPU. At most --max-processes children
 // exist at once (spares included); beyond that connections wait in a bounded queue (--queue),
-// then get E_BUSY. On SIGTERM the waiting ones are still served, as children free up: their
-// requests were sent before the signal (the drain is bounded by --drain-timeout).
+// then get E_BUSY. On SIGTERM the waiting ones are still served as children free up (their
+// requests were sent before the signal), for half of --drain-timeout: a fork per connection
+// makes a long queue outlast the drain, so the ones still waiting then are refused unread.
 import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import { Child, RespawnGuard } from './child.ts';
 import { ModelBase, type ModelContext } from './model.ts';
-import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
+import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 
 /** After a drain, children get this long to exit by themselves before close() kills them. */
 const EXIT_GRACE_MS = 1_000;
@@ -78,8 +79,11 @@ export class ProcessModel extends ModelBase {
     // Children busy with a connection drain it. Waiting connections are still served: their
     // peers sent requests before the signal, which refusing them unread would lose. A spare
     // takes the oldest now; the rest get children as they are forked (at most --max-processes at
-    // once, as ever), each drained at once. --drain-timeout bounds it all; whatever still waits
-    // then is refused E_SHUTTING_DOWN, unread (onClose).
+    // once, as ever), each drained at once — for half of --drain-timeout. A fork per connection
+    // makes a long queue outlast any drain (200 clients at --max-processes 16 took > 20 s on 2
+    // cores), and one handed over near the deadline would be cut mid-request, its read requests
+    // lost; so the ones still waiting then are refused E_SHUTTING_DOWN, unread.
+    this.#waiting.stopServingAfter(this.ctx.options.drainTimeoutMs * SERVE_QUEUE_SHARE_OF_DRAIN);
     this.#dispatchWaiting();
     for (const child of this.#idle.splice(0)) child.drain();
     for (const child of this.#children) if (child.state === 'retiring') child.drain();
@@ -91,7 +95,7 @@ export class ProcessModel extends ModelBase {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#forkScheduled) clearImmediate(this.#forkScheduled);
     // Nothing of these was read: the peer learns none of it was processed.
-    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
+    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN);
     const children = [...this.#children];
     for (const child of children) child.drain();
     const all = Promise.all(children.map((c) => c.gone));

@@ -20,7 +20,7 @@ import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
-import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
+import { UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
 let channels = 0;
@@ -154,7 +154,7 @@ export class ThreadPoolModel extends ModelBase {
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
-    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE); // empty after a drain; not after a second signal
+    this.#waiting.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN); // empty after a drain; not after a second signal
     this.#drains?.close();
     this.#drains = null;
     await this.#pool?.destroy();

@@ -14,7 +14,7 @@ import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
-import { UNREAD_AT_CLOSE, WaitQueue } from './wait-queue.ts';
+import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
@@ -100,16 +100,18 @@ export class ThreadModel extends ModelBase {
     const drain: DrainMessage = { type: 'drain' };
     for (const slot of this.#threads) if (slot.ticket && !slot.socket) slot.worker!.postMessage(drain);
     // Queued connections are still served (their requests may predate the signal): #pump hands
-    // them to threads as slots free, and #handOver tells those threads to drain at once.
+    // them to threads as slots free, and #handOver tells those threads to drain at once; for
+    // half of --drain-timeout, after which the ones still waiting are refused unread.
+    this.#queue.stopServingAfter(this.ctx.options.drainTimeoutMs * SERVE_QUEUE_SHARE_OF_DRAIN);
   }
 
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
     // Connections never handed to a thread were not read: the peer gets E_SHUTTING_DOWN.
-    this.#queue.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
+    this.#queue.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN);
     for (const slot of this.#startQueue.splice(0)) {
-      if (slot.socket && slot.ticket) slot.ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
+      if (slot.socket && slot.ticket) slot.ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN);
       slot.socket = null;
       slot.ticket = null;
     }
@@ -269,7 +271,7 @@ export class ThreadModel extends ModelBase {
       this.#serving--;
       if (slot.socket) {
         // Died before it was ready: the socket never left this thread, so we can still answer.
-        if (this.#closing) ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_CLOSE);
+        if (this.#closing) ticket.refuse(slot.socket, 'E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN);
         else ticket.refuse(slot.socket, 'E_INTERNAL', 'connection thread failed to start');
         slot.socket = null;
       } else {

@@ -14,8 +14,15 @@ import type { Logger } from '../shared/log.ts';
 /** After a queueing warning, the next one waits at least this long (episodes meanwhile are counted). */
 export const QUEUE_WARN_INTERVAL_MS = 60_000;
 
-/** The refusal of a connection still waiting, unread, when the model closes (drain timeout, second signal). */
-export const UNREAD_AT_CLOSE = 'server is shutting down; nothing was read from this connection';
+/** The refusal of a connection still waiting, unread, when shutdown gives up on it (see stopServingAfter). */
+export const UNREAD_AT_SHUTDOWN = 'server is shutting down; nothing was read from this connection';
+
+/**
+ * Share of --drain-timeout during which a draining model still hands queued connections to
+ * threads or children as they free up. A connection started later would likely be cut by the
+ * deadline mid-request, its read requests lost; refused unread, its peer knows none was processed.
+ */
+export const SERVE_QUEUE_SHARE_OF_DRAIN = 0.5;
 
 export interface WaitQueueOptions {
   /** Where the queueing warning goes (none without it). */
@@ -52,6 +59,8 @@ export class WaitQueue {
   #unwarnedEpisodes = 0;
   /** Queueing episodes over the server's life (each began with all slots busy). */
   episodes = 0;
+  /** Set once shutdown stopped serving the queue: anything waiting, or put back, is refused. */
+  #refusing: { code: ErrorCode; message: string } | null = null;
 
   /** @param waitingFor what they wait for, for the refusal message ("a connection thread"). */
   constructor(timeoutMs: number, waitingFor: string, options: WaitQueueOptions = {}) {
@@ -77,6 +86,7 @@ export class WaitQueue {
   }
 
   push(socket: Socket, ticket: ConnectionTicket): void {
+    if (this.#refusing) return ticket.refuse(socket, this.#refusing.code, this.#refusing.message);
     this.#items.push({ socket, ticket, since: performance.now() });
     this.#arm();
     this.#watch();
@@ -84,6 +94,7 @@ export class WaitQueue {
 
   /** Back to the front (a hand-off that failed), keeping its place in time. */
   unshift(w: Waiting): void {
+    if (this.#refusing) return w.ticket.refuse(w.socket, this.#refusing.code, this.#refusing.message);
     this.#items.unshift(w);
     this.#arm();
     this.#watch();
@@ -108,7 +119,19 @@ export class WaitQueue {
     this.#watch();
   }
 
-  /** Closing: every waiting connection is dropped (the models refuse them instead: see UNREAD_AT_CLOSE). */
+  /**
+   * Draining: the model keeps serving the queue for `ms` (SERVE_QUEUE_SHARE_OF_DRAIN of
+   * --drain-timeout), then every connection still waiting, or put back later, is refused
+   * E_SHUTTING_DOWN, unread.
+   */
+  stopServingAfter(ms: number): void {
+    setTimeout(() => {
+      this.#refusing = { code: 'E_SHUTTING_DOWN', message: UNREAD_AT_SHUTDOWN };
+      this.refuseAll('E_SHUTTING_DOWN', UNREAD_AT_SHUTDOWN);
+    }, ms).unref();
+  }
+
+  /** Closing: every waiting connection is dropped (the models refuse them instead, UNREAD_AT_SHUTDOWN). */
   destroyAll(): void {
     for (const { socket, ticket } of this.#items.splice(0)) {
       socket.destroy();

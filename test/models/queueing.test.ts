@@ -126,6 +126,22 @@ describe('WaitQueue: the queueing warning', () => {
     expect(q.episodes).toBe(3);
   });
 
+  it('stopServingAfter (drain): once the time is up, every waiting connection and any put back later is refused E_SHUTTING_DOWN, unread', async () => {
+    const refused: string[] = [];
+    const ticket = (id: string) => ({ refuse: (_s: Socket, code: string) => void refused.push(`${id}:${code}`) }) as unknown as ConnectionTicket;
+    const q = new WaitQueue(0, 'a child');
+    q.push({} as Socket, ticket('a'));
+    q.push({} as Socket, ticket('b'));
+    q.stopServingAfter(50);
+    expect(q.shift()!.ticket, 'served meanwhile, as slots free').toBeDefined();
+    await sleep(80);
+    expect(refused).toEqual(['b:E_SHUTTING_DOWN']);
+    q.push({} as Socket, ticket('c'));
+    q.unshift({ socket: {} as Socket, ticket: ticket('d'), since: 0 });
+    expect(refused).toEqual(['b:E_SHUTTING_DOWN', 'c:E_SHUTTING_DOWN', 'd:E_SHUTTING_DOWN']);
+    expect(q.length).toBe(0);
+  });
+
   it('`ahead` connections are waiting but not queued: no warning, no oldest wait, until the queue outgrows them', async () => {
     const { log, warnings } = capturingLogger();
     let ahead = 2;
