@@ -31,7 +31,7 @@ export class ThreadPoolModel extends ModelBase {
   #pool!: Piscina;
   #drains: BroadcastChannel | null = null;
   #died = 0; // connections lost with their thread
-  #running = 0; // connection tasks given to piscina (≤ capacity: piscina's own queue stays empty)
+  #running = 0; // connection tasks given to piscina (≤ capacity until a drain: piscina's own queue stays empty)
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   #draining = false; // drain() has begun: the K bound per thread is lifted for queued connections
   readonly #capacity: number; // threads × K: connections served at once
@@ -183,4 +183,3 @@ export class ThreadPoolModel extends ModelBase {
     };
   }
 }
-
