@@ -1,5 +1,6 @@
-// The wait queue of the connection-bound models (thread, process): connections that found every
-// thread/child busy wait here, unread, in arrival order. The length bound (--queue) is the
+// The wait queue of the models with a bound on connections served at once (thread, process,
+// thread-pool beyond threads × K): connections that found every slot busy wait here, unread, in
+// arrival order. The length bound (--queue) is the
 // model's to apply; the time bound (--queue-timeout, like HAProxy's `timeout queue`) is applied
 // here: a connection that waited that long is refused E_BUSY. A peer cannot tell a long wait from
 // a dead server, and the timeouts of a connection (idle, frame) only start once it is served, so
