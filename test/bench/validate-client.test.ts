@@ -3,12 +3,13 @@
 // fail — a corrupted byte is a mismatch, and a connection the server starves shows up (fewer
 // active connections, its wait as a latency sample) instead of vanishing from the figures.
 import { execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { correctClosedLoop, newHistogram, summarize } from '../../harness/histogram.ts';
 
 const SOURCE = fileURLToPath(new URL('../../bench/validate/echo-client.c', import.meta.url));
 
@@ -25,8 +26,12 @@ interface ClientResult {
   connections: number;
   requests: number;
   throughput: number;
+  p50Us: number;
   p99Us: number;
   maxUs: number;
+  coIntervalUs: number;
+  p99CoUs: number;
+  p999CoUs: number;
   errors: number;
   mismatches: number;
   activeConnections: number;
@@ -88,9 +93,9 @@ describe.runIf(ccExists)('bench/validate/echo-client.c', () => {
   });
 
   // Asynchronous on purpose: the servers under test run in this process's event loop.
-  function run(port: number, connections: number, durationS = 1): Promise<ClientResult> {
+  function run(port: number, connections: number, durationS = 1, extra: string[] = []): Promise<ClientResult> {
     return new Promise((resolve, reject) => {
-      const args = ['--port', String(port), '--connections', String(connections), '--payload', '64', '--warmup', '0.2', '--duration', String(durationS), '--grace', '0.3'];
+      const args = ['--port', String(port), '--connections', String(connections), '--payload', '64', '--warmup', '0.2', '--duration', String(durationS), '--grace', '0.3', ...extra];
       const child = execFile(bin, args, { timeout: 15_000, encoding: 'utf8' }, (err, stdout, stderr) => {
         children.delete(child);
         if (err) return reject(new Error(`echo-client failed: ${err.message}\n${stderr}`));
@@ -138,6 +143,33 @@ describe.runIf(ccExists)('bench/validate/echo-client.c', () => {
     // Its only request was sent before the window and waited through all of it.
     expect(r.maxUs).toBeGreaterThanOrEqual(windowS * 1e6);
     expect(r.errors).toBe(0);
+  });
+
+  it("its coordinated-omission figures match the load generator's correction of the same samples", async () => {
+    // Every 100th answer 10 ms late: the stalls hide the requests that were never sent.
+    let n = 0;
+    const port = await serve((sock) =>
+      onFrames(sock, (frame) => {
+        if (++n % 100 === 0) setTimeout(() => sock.write(frame), 10);
+        else sock.write(frame);
+      }),
+    );
+    const file = path.join(dir, 'samples.txt');
+    const r = await run(port, 2, 1, ['--samples', file]);
+    const samplesUs = readFileSync(file, 'utf8').trim().split('\n').map((x) => Number(x) / 1000);
+    expect(samplesUs.length).toBe(r.requests);
+    const raw = newHistogram();
+    for (const v of samplesUs) raw.recordValue(Math.max(1, Math.round(v)));
+    const { corrected, intervalUs } = correctClosedLoop(raw);
+    const hdr = summarize(corrected);
+    // The correction moves p99 far past the raw one, and both implementations agree on it within
+    // HDR's 0.1% buckets plus the interval's rounding to whole µs.
+    expect(r.p99CoUs).toBeGreaterThan(2 * r.p99Us);
+    expect(r.coIntervalUs).toBeCloseTo(intervalUs, -1);
+    expect(Math.abs(r.p99CoUs - hdr.p99) / hdr.p99).toBeLessThan(0.02);
+    expect(Math.abs(r.p999CoUs - hdr.p999) / hdr.p999).toBeLessThan(0.02);
+    raw.destroy();
+    corrected.destroy();
   });
 
   it('exits non-zero with a message when it cannot connect', async () => {
