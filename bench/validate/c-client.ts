@@ -32,6 +32,12 @@ export interface CClientResult {
   unanswered: number;
   ageSamples: number;
   graceS: number;
+  /** The same samples with the load generator's coordinated-omission correction (echo-client.c). */
+  coIntervalUs: number;
+  p50CoUs: number;
+  p90CoUs: number;
+  p99CoUs: number;
+  p999CoUs: number;
 }
 
 /** `cc` and its version line, or null when there is no C compiler. */
