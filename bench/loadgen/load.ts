@@ -85,7 +85,6 @@ export interface LoadHooks {
 }
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
-const YOUNG_GEN_MB = 64;
 
 /** The few distinct requests a run rotates through, with the answer each must get. */
 export function makeVariants(spec: Pick<LoadSpec, 'op' | 'payloadBytes' | 'workN' | 'sleepMs'>, count = 4): RequestVariant[] {
@@ -139,9 +138,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       connectTimeoutMs: spec.connectTimeoutMs ?? 10_000,
       graceMs,
     };
-    // A large young generation: the load thread allocates per answer, and each scavenge is a
-    // pause the closed loop's latency (and its coordinated-omission correction) would count.
-    return new Worker(WORKER_URL, { workerData: cfg, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GEN_MB } });
+    return new Worker(WORKER_URL, { workerData: cfg });
   });
   const failures: Error[] = [];
   const inbox = workers.map((w) => {

@@ -37,13 +37,16 @@ const perConnection: number[] = new Array(cfg.connections).fill(0);
 /** Churn: start of the request each loop has in flight (null when none). */
 const churnStarts: (number | null)[] = new Array(cfg.connections).fill(null);
 /**
- * How long this thread's loop takes to come round: every ~1 ms a timer schedules a setImmediate
+ * How long this thread's loop takes to come round: every ~5 ms a timer schedules a setImmediate
  * and records how long it waited to run — the I/O callbacks (answers arriving, requests sent)
  * and any GC pause the loop went through in between. That is how long an answer that has
  * arrived can wait before the client reads it. (perf_hooks.monitorEventLoopDelay cannot see this:
  * it times libuv timers, which run on a millisecond clock — on an idle loop its p99 is ≈ 1.2 ms
  * at resolution 1 ms — so it cannot resolve the sub-millisecond delays that matter here.)
  */
+/** Probe cadence: at 1 ms the probe itself cost the load thread 0.07–0.15 cores at c = 1; 5 ms gives 600 samples in a 3 s window. */
+const PROBE_EVERY_MS = 5;
+
 class LoopTurnProbe {
   readonly h = newHistogram();
   #on = false;
@@ -62,7 +65,7 @@ class LoopTurnProbe {
     setImmediate(() => {
       if (!this.#on) return;
       recordMs(this.h, performance.now() - t0);
-      this.#timer = setTimeout(this.#tick, 1);
+      this.#timer = setTimeout(this.#tick, PROBE_EVERY_MS);
     });
   };
 }
