@@ -5,12 +5,12 @@
 //
 // Exit codes: 0 the run finished and its outputs are written (cells that failed are recorded in
 // them with their error); 1 the harness itself failed (nothing or partial written); 2 bad usage.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { git } from './git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { calibrateWork, type Calibration } from './calibrate.ts';
@@ -32,13 +32,6 @@ const list = (v: unknown): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
 
 function fdLimit(): number | null {
   try {

@@ -14,12 +14,12 @@
 // Exit codes: 0 no confident regression (including "too noisy to say", and no baseline yet);
 //             1 a confident regression, or a model that failed every round (named on stderr);
 //             2 bad usage; 3 the harness itself failed.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
 import { calibrateWork } from '../calibrate.ts';
@@ -109,13 +109,6 @@ export interface CiRun {
   failures: string[];
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));

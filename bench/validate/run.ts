@@ -8,12 +8,12 @@
 //
 // Exit codes: 0 the report is written (a missed target is reported, not a failure; no C compiler
 // is reported too); 1 the tool itself failed; 2 bad usage.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
 import { runCell } from '../cell.ts';
@@ -37,13 +37,6 @@ const list = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
 
 function target(name: string): Target {
   if (name === REFERENCE_TARGET.name) return REFERENCE_TARGET;
