@@ -342,15 +342,19 @@ describe.each(VARIANTS)('conformance: $name', (variant) => {
     // forks for the 4 beyond as children exit. The peers hold their connections open until all 20
     // are answered (no FIN back on the server's FIN, as a client reading many connections might),
     // so a served connection keeps its slot for the server's 2 s linger: process's second wave
-    // comes after that, still well inside the 10 s --drain-timeout that exit 0 proves was kept.
-    it('20 connections, each with a SLEEP 500 in flight at SIGTERM: all 20 answered, exit 0', { timeout: 60_000 }, async () => {
-      const s = await startServer(model, flags);
+    // comes after that, inside the --drain-timeout that exit 0 proves was kept.
+    // --drain-timeout 30: on a loaded 2-core CI machine process's two waves (12 forks, the SLEEP,
+    // the 2 s linger, 4 more forks, the SLEEP, the linger) came near the 10 s default, and a
+    // connection whose child was still starting at the deadline was cut with nothing answered.
+    // What this case proves is that nothing queued is lost, not how fast forks are.
+    it('20 connections, each with a SLEEP 500 in flight at SIGTERM: all 20 answered, exit 0', { timeout: 90_000 }, async () => {
+      const s = await startServer(model, [...flags, '--drain-timeout', '30']);
       const peers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(s.port, { allowHalfOpen: true })));
       await Promise.all(peers.map((p) => p.write(sleepFrame(500))));
       await sleep(100);
       s.proc.kill('SIGTERM');
-      await Promise.all(peers.map((p) => p.waitFrames(1, 20_000).catch(() => {})));
-      peers.forEach((p, i) => expect(p.frames.map((f) => (f.op === Op.ERROR ? errorCode(f.payload) : f.op)), `connection ${i}`).toEqual([Op.SLEEP]));
+      await Promise.all(peers.map((p) => p.waitFrames(1, 40_000).catch(() => {})));
+      peers.forEach((p, i) => expect(p.frames.map((f) => (f.op === Op.ERROR ? errorCode(f.payload) : f.op)), `connection ${i} (server exit ${s.exitStatus()})`).toEqual([Op.SLEEP]));
       expect(await until(() => peers.every((p) => p.ended), 5000), 'the server closed every drained connection').toBe(true);
       for (const p of peers) p.destroy();
       expect(await s.exited).toBe(0);
