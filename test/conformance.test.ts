@@ -344,8 +344,9 @@ describe.each(VARIANTS)('conformance: $name', (variant) => {
     // so a served connection keeps its slot for the server's 2 s linger: process's second wave
     // comes after that, inside the --drain-timeout that exit 0 proves was kept.
     // --drain-timeout 30: on a loaded 2-core CI machine process's two waves (12 forks, the SLEEP,
-    // the 2 s linger, 4 more forks, the SLEEP, the linger) came near the 10 s default, and a
-    // connection whose child was still starting at the deadline was cut with nothing answered.
+    // the 2 s linger, 4 more forks, the SLEEP, the linger) can come near the 10 s default: one
+    // fresh-clone run had a connection end unanswered (most likely its child was still starting
+    // at the deadline; the exit status was not recorded then, the message now names it).
     // What this case proves is that nothing queued is lost, not how fast forks are.
     it('20 connections, each with a SLEEP 500 in flight at SIGTERM: all 20 answered, exit 0', { timeout: 90_000 }, async () => {
       const s = await startServer(model, [...flags, '--drain-timeout', '30']);
