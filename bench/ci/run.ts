@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
@@ -246,9 +247,8 @@ function terminalTable(rows: Row[]): string {
 }
 
 export async function main(argv = hideBin(process.argv)): Promise<number> {
-  let args;
-  try {
-    args = await yargs(argv)
+  const args = await parseOrUsage(
+    yargs(argv)
       .scriptName('bench-ci')
       .usage('$0 [options]\n\nShort interleaved benchmark rounds compared with results/baseline.json (make bench-ci).')
       .option('rounds', { type: 'number', default: 5, describe: 'interleaved rounds (≥ 4 for the test to be able to reach p < 0.05)' })
@@ -260,18 +260,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('write-baseline', { type: 'boolean', default: false, describe: 'write this run as the new baseline instead of comparing (make bench-baseline)' })
       .option('min-effect', { type: 'number', default: 0.1, describe: 'smallest relative change that can be a regression' })
       .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: `per metric, e.g. churn.ratio=0.2 (metrics: ${METRICS.map((m) => m.key).join(', ')})` })
-      .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: model servers run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' })
-      .strict()
-      .help()
-      .version(false)
-      .fail((msg, err) => {
-        throw err ?? new Error(msg);
-      })
-      .parseAsync();
-  } catch (err) {
-    console.error(`bench-ci: ${(err as Error).message}`);
-    return 2;
-  }
+      .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: model servers run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' }),
+    'bench-ci',
+  );
+  if (!args) return 2;
   const models = args.models ? args.models.split(',').map((s) => s.trim()) : [...MODEL_NAMES];
   const unknown = models.filter((m) => !(MODEL_NAMES as string[]).includes(m));
   if (unknown.length) {

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
@@ -146,9 +147,8 @@ async function measure(bin: string, p: Plan, log: (s: string) => void): Promise<
 }
 
 export async function main(argv = hideBin(process.argv)): Promise<number> {
-  let args;
-  try {
-    args = await yargs(argv)
+  const args = await parseOrUsage(
+    yargs(argv)
       .scriptName('bench-validate')
       .usage(
         '$0 [options]\n\nRuns the load generator and an independent C client (bench/validate/echo-client.c) against the same\nservers in interleaved rounds and writes results/validate.md: medians, ratios harness ÷ C, verdicts\n(targets: throughput within 10%, p99 within 25%, for the bare Node echo). make bench-validate.',
@@ -171,18 +171,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
         list(a.servers).forEach(target);
         if (!list(a.connections).every((c) => Number.isInteger(Number(c)) && Number(c) >= 1)) throw new Error(`--connections: expected positive integers, got "${a.connections}"`);
         return true;
-      })
-      .strict()
-      .help()
-      .version(false)
-      .fail((msg, err) => {
-        throw err ?? new Error(msg);
-      })
-      .parseAsync();
-  } catch (err) {
-    console.error(`bench-validate: ${(err as Error).message}`);
-    return 2;
-  }
+      }),
+    'bench-validate',
+  );
+  if (!args) return 2;
   const startedAt = new Date().toISOString();
   const load0 = os.loadavg()[0]!;
   const started = Date.now();
