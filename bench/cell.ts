@@ -8,7 +8,7 @@ import { killLeftovers, procAvailable, TreeSampler, type TreeSample } from '../h
 import { startTarget, type RunningServer, type Target } from './server-proc.ts';
 import type { LoadResult, LoadSpec } from './loadgen/load.ts';
 import type { Workload } from './workloads.ts';
-import { describePlacement, pinProcess, type Placement } from './placement.ts';
+import { clientSpins, describePlacement, pinProcess, type Placement } from './placement.ts';
 
 const CLIENT = fileURLToPath(new URL('./loadgen/client.ts', import.meta.url));
 
@@ -59,6 +59,7 @@ function loadSpec(s: CellSpec, srv: RunningServer): LoadSpec {
     durationMs: s.durationMs,
     threads: s.clientThreads ?? 2,
     graceMs: s.graceMs,
+    spin: clientSpins(s.cpus ?? {}, s.clientThreads ?? 2),
   };
 }
 

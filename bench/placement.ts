@@ -57,6 +57,19 @@ export function defaultPlacement(cpus: readonly number[]): Placement {
   return { client: cpus.slice(0, client).join(','), server: cpus.slice(client).join(',') };
 }
 
+/**
+ * Whether the load threads should busy-poll (bench/loadgen/worker.ts Spinner): only when the
+ * client is pinned, apart from the server, with a CPU for each load thread. Unpinned, a spinner
+ * would take CPU from the server; two on one CPU would take turns by time slice and each answer
+ * would wait for the other's slice to end.
+ */
+export function clientSpins(p: Placement, threads: number, pinning = tasksetAvailable): boolean {
+  if (!pinning || !p.client || !p.server) return false;
+  const client = expandCpuList(p.client);
+  const server = new Set(expandCpuList(p.server));
+  return client.every((c) => !server.has(c)) && threads <= client.length;
+}
+
 export const tasksetAvailable = (() => {
   try {
     execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });

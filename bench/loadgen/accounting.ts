@@ -39,7 +39,10 @@ export function accountConnections(perConnection: readonly number[]): Connection
 }
 
 export interface ClientThreadFigures {
-  /** CPU of this thread over the window, in cores (1 = a whole core). */
+  /**
+   * CPU of this thread over the window, in cores (1 = a whole core); for a busy-polling thread,
+   * the share of the window it was not idle-spinning (what the load needed of the core).
+   */
   cores: number;
   /** Share of the window it was runnable but waiting for a CPU (kernel schedstat), or null. */
   waitShare: number | null;

@@ -32,6 +32,11 @@ export interface LoadSpec {
   threads?: number;
   graceMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Busy-poll in every load thread while the run is on (worker.ts Spinner). Only where each
+   * thread has a CPU of its own (placement.ts clientSpins decides for runCell); default false.
+   */
+  spin?: boolean;
 }
 
 export interface LoadResult {
@@ -57,6 +62,8 @@ export interface LoadResult {
   firstError?: string;
   client: {
     threads: number;
+    /** The load threads busy-polled: their CPU is the whole window; perThread cores is their busy time. */
+    spin: boolean;
     cpuUserUs: number;
     cpuSystemUs: number;
     /** CPU of the whole load-generator process over the window, in cores. */
@@ -137,6 +144,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       idle: idle[i]!,
       connectTimeoutMs: spec.connectTimeoutMs ?? 10_000,
       graceMs,
+      spin: spec.spin ?? false,
     };
     return new Worker(WORKER_URL, { workerData: cfg });
   });
@@ -200,7 +208,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
     const latencyUs = summarize(merged);
     const latencyRawUs = co ? summarize(raw) : null;
     const perThread = done.map((d) => ({
-      cores: d.self.cpuUs / 1000 / windowMs,
+      cores: (d.self.busyUs ?? d.self.cpuUs) / 1000 / windowMs,
       waitShare: d.self.runqueueWaitUs === null ? null : d.self.runqueueWaitUs / 1000 / windowMs,
       loopDelayP99Us: d.self.loopDelayP99Us,
     }));
@@ -217,6 +225,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       firstError: [...ready, ...done].find((m) => m.firstError)?.firstError,
       client: {
         threads,
+        spin: spec.spin ?? false,
         cpuUserUs,
         cpuSystemUs,
         cores: (cpuUserUs + cpuSystemUs) / 1000 / Math.max(1, t1 - t0),

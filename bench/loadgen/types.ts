@@ -25,6 +25,8 @@ export interface WorkerConfig {
   connectTimeoutMs: number;
   /** After the window, how long to wait for answers to requests sent inside it. */
   graceMs: number;
+  /** Busy-poll while the run is on (worker.ts Spinner): only on a CPU of its own. */
+  spin: boolean;
 }
 
 export interface Schedule {
@@ -75,7 +77,8 @@ export interface DoneMsg {
   /** Correct answers that arrived inside the window, per connection (churn: per loop). */
   perConnection: number[];
   /** The thread measuring itself over the window. */
-  self: { cpuUs: number; runqueueWaitUs: number | null; loopDelayP99Us: number; loopDelayMaxUs: number };
+  /** busyUs: a spinning thread's non-idle time (its cpuUs is then the whole window), else null. */
+  self: { cpuUs: number; busyUs: number | null; runqueueWaitUs: number | null; loopDelayP99Us: number; loopDelayMaxUs: number };
 }
 
 export function emptyCounters(): Counters {

@@ -25,7 +25,7 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHistogram, newHistogram, recordMs } from '../../harness/histogram.ts';
 import { connectSocket } from '../../src/shared/client.ts';
-import { FrameDecoder, Op, parseError } from '../../src/shared/protocol.ts';
+import { FrameDecoder, HEADER_BYTES, LENGTH_BYTES, Op, parseError } from '../../src/shared/protocol.ts';
 import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
 
 const cfg = workerData as WorkerConfig;
@@ -70,7 +70,45 @@ class LoopTurnProbe {
   };
 }
 
-const selfMeasure = { cpu0: null as NodeJS.CpuUsage | null, cpuUs: 0, wait0: null as number | null, runqueueWaitUs: null as number | null, loop: new LoopTurnProbe() };
+/**
+ * Busy-polling (cfg.spin): a chain of setImmediate keeps the loop turning with a zero poll
+ * timeout, so this thread never sleeps in epoll_wait while a run is on. A sleeping client must be
+ * woken by the kernel for every answer; on this VM that cost the server as much as the client
+ * (the C client, same server, c = 32: 62–63k req/s sleeping, 79k busy-polling), and its wake-up
+ * time was inside every latency sample. Only where the thread has a CPU of its own (see
+ * bench/placement.ts clientSpins): two spinners on one core would take turns by time slice.
+ *
+ * A spinning thread's CPU time is always its whole core, so it measures its own load instead: a
+ * turn of the loop in which no I/O happened is idle, and the thread's busy time is the window
+ * minus those turns.
+ */
+class Spinner {
+  #on = false;
+  #last = 0;
+  /** Set by every I/O callback; cleared by each turn of the spinner. */
+  io = false;
+  idleMs = 0;
+  start(): void {
+    if (this.#on) return;
+    this.#on = true;
+    this.#last = performance.now();
+    setImmediate(this.#turn);
+  }
+  stop(): void {
+    this.#on = false;
+  }
+  #turn = (): void => {
+    if (!this.#on) return;
+    const t = performance.now();
+    if (!this.io) this.idleMs += t - this.#last;
+    this.io = false;
+    this.#last = t;
+    setImmediate(this.#turn);
+  };
+}
+const spinner = new Spinner();
+
+const selfMeasure = { cpu0: null as NodeJS.CpuUsage | null, t0: 0, cpuUs: 0, busyUs: null as number | null, wait0: null as number | null, runqueueWaitUs: null as number | null, loop: new LoopTurnProbe() };
 
 /**
  * Nanoseconds this thread has spent runnable but waiting for a CPU (the kernel's schedstat,
@@ -85,6 +123,8 @@ function runqueueWaitNs(): number | null {
   }
 }
 const MAX_FRAME = 64 * 1024 * 1024;
+/** Every active connection of this thread reads into this one buffer; see Active.onBytes. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /** Open loop: requests queued on one connection beyond this wait client-side (and stay late). */
 const MAX_OUTSTANDING = 1024;
 let firstError: string | undefined;
@@ -121,6 +161,8 @@ function ageAtWindowEnd(measureFrom: number, measureTo: number): void {
 }
 
 function measureStart(): void {
+  spinner.idleMs = 0;
+  selfMeasure.t0 = performance.now();
   selfMeasure.cpu0 = process.threadCpuUsage();
   selfMeasure.wait0 = runqueueWaitNs();
   selfMeasure.loop.start();
@@ -130,6 +172,8 @@ function measureEnd(): void {
   if (!selfMeasure.cpu0) return;
   const d = process.threadCpuUsage(selfMeasure.cpu0);
   selfMeasure.cpuUs = d.user + d.system;
+  // Spinning, the CPU time is the whole window; what the load needed is the non-idle part.
+  if (cfg.spin) selfMeasure.busyUs = Math.max(0, performance.now() - selfMeasure.t0 - spinner.idleMs) * 1000;
   const wait1 = runqueueWaitNs();
   if (selfMeasure.wait0 !== null && wait1 !== null) selfMeasure.runqueueWaitUs = (wait1 - selfMeasure.wait0) / 1000;
   selfMeasure.loop.stop();
@@ -155,8 +199,8 @@ function check(op: number, payload: Buffer, variant: number, start: number): boo
   return true;
 }
 
-function connect(onError: (err: Error) => void): Promise<net.Socket | null> {
-  return connectSocket({ host: cfg.host, port: cfg.port, timeoutMs: cfg.connectTimeoutMs }).catch((err: Error) => {
+function connect(onError: (err: Error) => void, onread?: net.OnReadOpts): Promise<net.Socket | null> {
+  return connectSocket({ host: cfg.host, port: cfg.port, timeoutMs: cfg.connectTimeoutMs, ...(onread ? { onread } : {}) }).catch((err: Error) => {
     onError(err);
     return null;
   });
@@ -182,18 +226,49 @@ class Active {
     this.next = index % variants.length;
   }
 
+  /** Reads go straight into the thread's one READ_BUFFER (see onBytes). */
+  readonly onread: net.OnReadOpts = {
+    buffer: READ_BUFFER,
+    callback: (n) => {
+      spinner.io = true;
+      this.onBytes(n);
+      return true; // keep reading
+    },
+  };
+
   attach(sock: net.Socket): void {
     this.sock = sock;
     this.decoder = new FrameDecoder(MAX_FRAME);
-    sock.on('data', (chunk: Buffer) => {
-      const err = this.decoder.push(chunk, (op, payload) => this.onFrame(op, payload));
-      if (err) {
-        note(`undecodable response stream: ${err.message}`);
-        sock.destroy();
-      }
-    });
     sock.on('error', (err) => note(`connection error: ${err.message}`));
     sock.on('close', () => this.onClose(sock));
+  }
+
+  /**
+   * `n` bytes of this connection's stream sit at the start of READ_BUFFER, which the next read on
+   * any connection overwrites. Whole frames are handled in place (no copy, no allocation: at c = 1
+   * the per-chunk Buffer of a 'data' event and the garbage it makes were a measurable part of the
+   * client's cost per request). A partial frame is copied out and handed to the decoder, which
+   * owns the stream until it is back on a frame boundary.
+   */
+  onBytes(n: number): void {
+    if (this.decoder.pendingBytes > 0) return this.#decode(Buffer.from(READ_BUFFER.subarray(0, n)));
+    let offset = 0;
+    while (n - offset >= HEADER_BYTES) {
+      const length = READ_BUFFER.readUInt32BE(offset);
+      if (length === 0 || length > MAX_FRAME || n - offset - LENGTH_BYTES < length) break;
+      const start = offset + LENGTH_BYTES;
+      offset = start + length;
+      this.onFrame(READ_BUFFER[start]!, READ_BUFFER.subarray(start + 1, offset));
+    }
+    if (offset < n) this.#decode(Buffer.from(READ_BUFFER.subarray(offset, n)));
+  }
+
+  #decode(chunk: Buffer): void {
+    const err = this.decoder.push(chunk, (op, payload) => this.onFrame(op, payload));
+    if (err) {
+      note(`undecodable response stream: ${err.message}`);
+      this.sock?.destroy();
+    }
   }
 
   send(start: number): void {
@@ -239,7 +314,7 @@ class Active {
         const s = await connect((err) => {
           counters.connectFailed++;
           note(`reconnect failed: ${err.message}`);
-        });
+        }, this.onread);
         this.reconnecting = false;
         if (!s) return this.onClose(sock); // try again later
         if (stopping) return void s.destroy();
@@ -256,6 +331,7 @@ const actives: Active[] = [];
 
 function pumpOpen(c: Active): void {
   if (!c.sock || !schedule) return;
+  spinner.io = true;
   const now = nowMs();
   while (c.due <= now && c.due < schedule.measureTo && c.starts.length < MAX_OUTSTANDING) {
     c.send(c.due); // latency counts from the slot, not from when we got round to it
@@ -292,8 +368,12 @@ async function churnLoop(slot: number): Promise<void> {
       const sock = net.connect({ host: cfg.host, port: cfg.port });
       const timer = setTimeout(() => sock.destroy(new Error('churn request timed out')), Math.max(cfg.connectTimeoutMs, cfg.graceMs));
       sock.setNoDelay(true);
-      sock.once('connect', () => sock.write(variants[variant]!.frame));
+      sock.once('connect', () => {
+        spinner.io = true;
+        sock.write(variants[variant]!.frame);
+      });
       sock.on('data', (chunk: Buffer) => {
+        spinner.io = true;
         decoder.push(chunk, (op, payload) => {
           if (answered) return;
           answered = true;
@@ -367,6 +447,7 @@ function finish(): void {
   doneSent = true;
   if (graceTimer) clearTimeout(graceTimer);
   if (openTimer) clearTimeout(openTimer);
+  spinner.stop();
   // Requests sent inside the window and never answered: counted, and a latency sample of their age.
   const now = nowMs();
   const unanswered = (s: number) => {
@@ -393,7 +474,7 @@ function finish(): void {
     idleAliveAtEnd,
     firstError,
     perConnection,
-    self: { cpuUs: selfMeasure.cpuUs, runqueueWaitUs: selfMeasure.runqueueWaitUs, loopDelayP99Us: selfMeasure.loop.h.getValueAtPercentile(99), loopDelayMaxUs: selfMeasure.loop.h.maxValue },
+    self: { cpuUs: selfMeasure.cpuUs, busyUs: selfMeasure.busyUs, runqueueWaitUs: selfMeasure.runqueueWaitUs, loopDelayP99Us: selfMeasure.loop.h.getValueAtPercentile(99), loopDelayMaxUs: selfMeasure.loop.h.maxValue },
   };
   parentPort!.postMessage(msg);
   setTimeout(() => process.exit(0), 50).unref();
@@ -408,7 +489,7 @@ async function prepare(): Promise<void> {
         const sock = await connect((err) => {
           connectFailed++;
           note(`connect failed: ${err.message}`);
-        });
+        }, c.onread);
         if (sock) c.attach(sock);
       }),
     );
@@ -428,6 +509,7 @@ async function prepare(): Promise<void> {
 
 function go(s: Schedule): void {
   schedule = s;
+  if (cfg.spin) spinner.start();
   const delay = Math.max(0, s.startAt - nowMs());
   setTimeout(() => {
     if (cfg.mode === 'closed') {

@@ -75,11 +75,13 @@ export interface CClientSpec {
   durationMs: number;
   /** CPU list for taskset -c; undefined: not pinned. */
   cpus?: string;
+  /** --busy-poll: never sleep in epoll_wait, as the load generator does on a CPU of its own. */
+  busyPoll?: boolean;
 }
 
 /** Runs the client to completion; rejects on a non-zero exit, unparseable output or a hang. */
 export function runCClient(bin: string, s: CClientSpec): Promise<CClientResult> {
-  const args = ['--host', s.host, '--port', String(s.port), '--connections', String(s.connections), '--payload', String(s.payloadBytes), '--warmup', String(s.warmupMs / 1000), '--duration', String(s.durationMs / 1000)];
+  const args = ['--host', s.host, '--port', String(s.port), '--connections', String(s.connections), '--payload', String(s.payloadBytes), '--warmup', String(s.warmupMs / 1000), '--duration', String(s.durationMs / 1000), ...(s.busyPoll ? ['--busy-poll'] : [])];
   const command = pinnedCommand([bin, ...args], s.cpus);
   // Warm-up + window + at most 2 s grace, and connect time: anything far beyond is a hang.
   const deadlineMs = s.warmupMs + s.durationMs + 30_000;

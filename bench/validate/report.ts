@@ -42,7 +42,7 @@ export interface ValidateRun {
   node: string;
   cc: string;
   command: string;
-  settings: { rounds: number; warmupMs: number; durationMs: number; payloadBytes: number; placement: string; taskset: boolean; clientThreads: number };
+  settings: { rounds: number; warmupMs: number; durationMs: number; payloadBytes: number; placement: string; taskset: boolean; clientThreads: number; busyPoll?: boolean };
   series: Series[];
   failures: string[];
 }
@@ -161,7 +161,7 @@ export function renderReport(run: ValidateRun): string {
     `- **Machine:** ${run.machine}; Node ${run.node}; ${run.cc}; 1-min load average ${run.loadAvg[0].toFixed(2)} before, ${run.loadAvg[1].toFixed(2)} after (this run adds about 1–2)`,
     `- **Command:** \`${run.command}\``,
     `- **Settings:** ${st.rounds} round${st.rounds === 1 ? '' : 's'}, ${st.warmupMs / 1000} s warm-up + ${st.durationMs / 1000} s window per run, ${st.payloadBytes}-byte ECHO`,
-    `- **Placement:** \`--cpus ${st.placement}\`${st.placement !== 'none' && !st.taskset ? ' (taskset not found: not applied)' : ''} (server pinned by startTarget, C client by \`taskset -c\`, the harness's process by runCell); **harness client threads:** ${st.clientThreads}`,
+    `- **Placement:** \`--cpus ${st.placement}\`${st.placement !== 'none' && !st.taskset ? ' (taskset not found: not applied)' : ''} (server pinned by startTarget, C client by \`taskset -c\`, the harness's process by runCell); **harness client threads:** ${st.clientThreads}; **busy-polling:** ${st.busyPoll ? 'both clients (each on a CPU of its own: neither sleeps in epoll_wait during a run, so no answer waits for a client to be woken; client CPU is then its whole core)' : 'neither (each sleeps in epoll_wait when it has nothing to do)'}`,
     `- **Targets:** harness within ${TARGETS.throughput * 100}% of the C client on throughput and within ${TARGETS.p99 * 100}% on p99 — as measured, and after the coordinated-omission correction \`make bench\` publishes (applied to the C client's exact samples the same way) — for ${TARGET_SERVERS.join(', ')} at every c; the models are reported too.`,
     '',
     `## Verdicts: ${targeted.length ? `${met} of ${targeted.length} targets met` : 'no targeted series ran'}`,
@@ -171,8 +171,9 @@ export function renderReport(run: ValidateRun): string {
     '## Figures',
     '',
     'Median over rounds [min–max]. Throughput counts correct answers to requests sent inside the window.',
-    'Client CPU is the client process (user + system) over the window ÷ its length: near 1.0 for the',
-    "harness's main thread plus workers means the load generator, not the server, sets the pace.",
+    'Client CPU is the client process (user + system) over the window ÷ its length. Sleeping, near 1.0',
+    'means the load generator, not the server, sets the pace; busy-polling it is always about 1.0 (the',
+    "harness's own busy time, non-idle turns of its loop, is what its client-bound verdict uses).",
     '',
   ];
   for (const s of run.series) lines.push(...seriesTable(s, st.clientThreads), '');

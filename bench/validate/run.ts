@@ -18,7 +18,7 @@ import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
 import { runCell } from '../cell.ts';
-import { DEFAULT_CLIENT_THREADS, DEFAULT_PLACEMENT, describePlacement, parsePlacement, tasksetAvailable, type Placement } from '../placement.ts';
+import { clientSpins, DEFAULT_CLIENT_THREADS, DEFAULT_PLACEMENT, describePlacement, parsePlacement, tasksetAvailable, type Placement } from '../placement.ts';
 import { REFERENCE_TARGET, startTarget, type Target } from '../server-proc.ts';
 import { findWorkload, withOverrides } from '../workloads.ts';
 import { buildClient, findCompiler, runCClient } from './c-client.ts';
@@ -94,7 +94,7 @@ async function cRun(bin: string, p: Plan, t: Target, c: number, round: number): 
   const flags = [...(t.kind === 'model' ? ['--drain-timeout', '1'] : []), ...w.serverFlags];
   const srv = await startTarget(t, flags, { cpus: p.placement.server });
   try {
-    const r = await runCClient(bin, { host: srv.host, port: srv.port, connections: c, payloadBytes: w.payloadBytes, warmupMs: p.warmupMs, durationMs: p.durationMs, cpus: p.placement.client });
+    const r = await runCClient(bin, { host: srv.host, port: srv.port, connections: c, payloadBytes: w.payloadBytes, warmupMs: p.warmupMs, durationMs: p.durationMs, cpus: p.placement.client, busyPoll: clientSpins(p.placement, p.clientThreads) });
     if (srv.exitStatus() !== null) throw new Error(`the server exited during the run (status ${srv.exitStatus()}): ${srv.stderr().slice(-500)}`);
     return {
       round,
@@ -215,7 +215,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     node: process.version,
     cc: compiler.version,
     command,
-    settings: { rounds: plan.rounds, warmupMs: plan.warmupMs, durationMs: plan.durationMs, payloadBytes: findWorkload(WORKLOAD).payloadBytes, placement: describePlacement(placement), taskset: tasksetAvailable, clientThreads: plan.clientThreads },
+    settings: { rounds: plan.rounds, warmupMs: plan.warmupMs, durationMs: plan.durationMs, payloadBytes: findWorkload(WORKLOAD).payloadBytes, placement: describePlacement(placement), taskset: tasksetAvailable, clientThreads: plan.clientThreads, busyPoll: clientSpins(placement, plan.clientThreads) },
     series,
     failures,
   };

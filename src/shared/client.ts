@@ -21,6 +21,11 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Keep our side writable after the peer's FIN (default false: end when the peer ends). */
   allowHalfOpen?: boolean;
+  /**
+   * Read into this caller-owned buffer instead of a fresh Buffer per chunk (net's `onread`):
+   * no 'data' events are emitted; the callback must consume the bytes before it returns.
+   */
+  onread?: net.OnReadOpts;
 }
 
 /**
@@ -29,9 +34,9 @@ export interface ConnectOptions {
  * the CLI client, the load generator and the test/reliability harness all use it.
  */
 export function connectSocket(o: ConnectOptions): Promise<net.Socket> {
-  const { port, host = '127.0.0.1', localAddress, timeoutMs = 5000, allowHalfOpen = false } = o;
+  const { port, host = '127.0.0.1', localAddress, timeoutMs = 5000, allowHalfOpen = false, onread } = o;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host, allowHalfOpen, ...(localAddress ? { localAddress } : {}) });
+    const socket = net.connect({ port, host, allowHalfOpen, ...(localAddress ? { localAddress } : {}), ...(onread ? { onread } : {}) });
     const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
     const onError = (err: Error) => {
       clearTimeout(timer);

@@ -70,6 +70,61 @@ describe('benchmark truth against real servers', () => {
     expect(r.latencyUs.max).toBeGreaterThanOrEqual(500_000);
   });
 
+  it('answers split at every byte, or many to one read, or larger than a read, are all decoded and checked', async () => {
+    // The load generator decodes whole frames in place in one shared read buffer and copies only
+    // a partial frame out: this server makes every case happen. Per request (in arrival order) it
+    // either dribbles the answer one byte per write or holds it and sends it with the next one
+    // (flushed alone after 5 ms when no next request comes).
+    let n = 0;
+    const server = net.createServer((s) => {
+      s.setNoDelay(true);
+      s.on('error', () => {});
+      const held: Buffer[] = [];
+      let pending = Buffer.alloc(0);
+      // Answers go out one after another: each write of the chain waits for the one before.
+      let chain = Promise.resolve();
+      const dribble = (out: Buffer) =>
+        new Promise<void>((done) => {
+          // one byte per write, each on its own turn of the loop, so each lands in its own read
+          let i = 0;
+          const step = () => {
+            if (s.destroyed) return done();
+            if (i >= 12) {
+              s.write(out.subarray(i));
+              return done();
+            }
+            s.write(out.subarray(i, ++i));
+            setImmediate(step);
+          };
+          step();
+        });
+      const flush = (extra: Buffer[] = []) => {
+        const out = Buffer.concat([...held.splice(0), ...extra]);
+        if (out.length) chain = chain.then(() => dribble(out));
+      };
+      s.on('data', (d: Buffer) => {
+        pending = Buffer.concat([pending, d]);
+        while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+          const frame = Buffer.from(pending.subarray(0, 4 + pending.readUInt32BE(0)));
+          pending = pending.subarray(frame.length);
+          if (n++ % 2 === 0) {
+            // goes out joined with the next answer (or alone, if no next request comes soon)
+            held.push(frame);
+            setTimeout(() => flush(), 5);
+          } else flush([frame]);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as net.AddressInfo).port;
+    for (const payloadBytes of [64, 200_000]) {
+      const r = await runLoad({ host: '127.0.0.1', port, mode: 'closed', op: 'echo', payloadBytes, connections: 2, pipeline: 2, warmupMs: 100, durationMs: 400, threads: 1, graceMs: 300 });
+      expect(r.errors.total, `${payloadBytes} B: ${r.firstError} ${JSON.stringify(r.errors)}`).toBe(0);
+      expect(r.requests, `${payloadBytes} B`).toBeGreaterThan(10);
+    }
+  });
+
   it.runIf(tasksetAvailable && os.availableParallelism() >= 2)('a client short of CPU (sharing its core with a spinner) is marked client-bound', async () => {
     // A busy loop pinned to the client's CPU: the load thread gets part of the core and waits for it.
     const hog = spawn('taskset', ['-c', '0', process.execPath, '-e', 'const end = Date.now() + 15000; while (Date.now() < end);'], { stdio: 'ignore' });
