@@ -3,6 +3,9 @@
 // exactly that window, then stop the server. The record it returns is self-contained: it holds
 // every parameter needed to read or repeat it (the CI regression report builds on runCell).
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killLeftovers, procAvailable, TreeSampler, type TreeSample } from '../harness/proc-tree.ts';
 import { startTarget, type RunningServer, type Target } from './server-proc.ts';
@@ -51,6 +54,7 @@ function loadSpec(s: CellSpec, srv: RunningServer): LoadSpec {
     payloadBytes: w.payloadBytes,
     workN: s.workN,
     sleepMs: w.sleepMs,
+    mixFile: w.mixFile,
     connections: s.connections,
     pipeline: w.pipeline,
     ratePerSec: s.ratePerSec,
@@ -111,6 +115,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
 
   let srv: RunningServer | null = null;
   let sampler: TreeSampler | null = null;
+  let stateDir: string | null = null;
   // The load generator's process starts (and loads its code) while the server starts.
   const child = fork(CLIENT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   // Pinned before it starts its load threads (they inherit the mask).
@@ -121,7 +126,9 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
   });
   const childExited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   try {
-    srv = await startTarget(s.target, flags, { env: s.serverEnv, cpus: s.cpus?.server });
+    if (w.freshState) stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
+    const env = stateDir ? { ...s.serverEnv, SWITCHBOARD_STATE_DIR: stateDir } : s.serverEnv;
+    srv = await startTarget(s.target, flags, { env, cpus: s.cpus?.server });
     base.timings.serverStart = Date.now() - started;
     base.params.serverCommand = srv.command.map((a) => (a.length > 200 ? `${a.slice(0, 40)}…` : a));
     if (srv.pid !== null && procAvailable) sampler = new TreeSampler(srv.pid, 150);
@@ -186,6 +193,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
     base.connections = result.connections;
     base.fairness = result.fairness;
     base.perConnection = result.perConnection;
+    if (result.perKind) base.perKind = result.perKind;
     base.idle = w.loop === 'idle' ? result.idle : null;
     base.histogram = result.histogram;
     if (sampler && m0 && m1 && baseline) {
@@ -226,6 +234,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
       if (leftovers) base.firstError ??= `${leftovers} process(es) of the server outlived it and were killed`;
     }
     base.timings.stop = Date.now() - t;
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     base.wallMs = Date.now() - started;
   }
   return base;

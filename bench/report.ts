@@ -16,7 +16,10 @@ import { summaryText } from './report/summary.ts';
 /** Writes charts and report.md into outDir, resultsDir/latest.md; returns the summary to print. */
 export async function writeReport(r: RunResults, { outDir, resultsDir }: { outDir: string; resultsDir: string }): Promise<string> {
   const chartFiles = await writeCharts(r, outDir);
-  writeFileSync(path.join(outDir, 'report.md'), renderMarkdown(r, chartFiles, ''));
+  const own = path.join(outDir, 'report.md');
+  writeFileSync(own, renderMarkdown(r, chartFiles, ''));
+  // A run on someone's own handler is theirs: it does not replace the project's latest.md.
+  if (r.mix) return summaryText(r, outDir, own);
   const latest = path.join(resultsDir, 'latest.md');
   const rel = path.relative(resultsDir, outDir);
   writeFileSync(latest, renderMarkdown(r, chartFiles, `${rel}/`));

@@ -1,6 +1,8 @@
 // The results.json schema: what `make bench` writes and the report reads back (re-rendering a past
 // run needs nothing else). Types only, so the runner, a cell and the report all depend on this
 // module and never on each other. Bump SCHEMA_VERSION when a field changes meaning or goes away.
+import type { ConsistencyResult } from './mix/consistency.ts';
+import type { HandlerProfile } from './mix/profile.ts';
 import type { FilledServerOptions } from '../src/shared/config.ts';
 import type { Calibration } from './calibrate.ts';
 import type { LoadResult } from './loadgen/load.ts';
@@ -27,6 +29,18 @@ export interface RunResults {
   cells: CellResult[];
   micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
   notes: string[];
+  /** `bench --handler H --mix F`: the user's handler and mix, its profile and the cross-model check. */
+  mix?: MixSection;
+}
+
+export interface MixSection {
+  file: string;
+  name: string;
+  /** Absolute path, or 'builtin'. */
+  handler: string;
+  kinds: { name: string; op: number; weight: number }[];
+  profile: HandlerProfile | null;
+  consistency: ConsistencyResult | null;
 }
 
 export interface ServerFigures {
@@ -93,6 +107,8 @@ export interface CellResult {
   fairness: number | null;
   /** Answers inside the window per connection (churn: per loop). */
   perConnection: number[] | null;
+  /** Mix workloads: per request kind, its answers, errors (with the first shown) and raw latency. */
+  perKind?: LoadResult['perKind'];
   /** Server process tree over the window (null for a remote target). */
   serverTree: ServerFigures | null;
   /** Where the cell's wall time went (ms). */

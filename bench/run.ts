@@ -23,6 +23,10 @@ import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workl
 import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
 import { writeReport } from './report.ts';
+import { checkConsistency } from './mix/consistency.ts';
+import { EXIT_HANDLER, HandlerLoadError, prepareMix, type MixRun } from './mix/prepare.ts';
+import { profileHandler } from './mix/profile.ts';
+import { MixError } from './mix/types.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const list = (v: unknown): string[] =>
@@ -107,10 +111,13 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('label', { type: 'string', default: 'remote', describe: 'row name for --target' })
     .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'results directory' })
     .option('server-flags', { type: 'string', describe: 'extra flags for every `switchboard serve`, e.g. "--threads 4"' })
+    .option('handler', { type: 'string', describe: 'your handler module (as `serve --handler`); with --mix, every model runs it' })
+    .option('mix', { type: 'string', describe: 'your traffic mix (JSON, docs/MIX.md): replaces the fixed workloads with closed loop at 1,16,64 (or --connections), open loop at 50% of each model\'s capacity on it, and churn; answers checked against the mix and across models' })
     .example('make bench', 'the full matrix (≤ 20 min on 2 cores)')
     .example('make bench QUICK=1', 'a short run (≤ 3 min)')
     .example('node bench/run.ts --models event-loop,thread-pool --workloads echo-64B,work-1ms --duration 5', 'a subset')
     .example('node bench/run.ts --target 10.0.0.5:7070 --label thread-pool --workloads echo-64B', 'a server on another host')
+    .example('switchboard bench --handler examples/kv-sqlite/handler.ts --mix examples/kv-sqlite/mix.json', 'your handler and traffic under every model')
     .epilogue(
       'Exit codes: 0 run complete (failed cells are recorded with their error), 1 the harness failed, 2 bad usage.\n' +
         'Another host: start `switchboard serve --model M --host 0.0.0.0 --port 7070 --max-connections 10100 --idle-timeout 0` there,\n' +
@@ -168,8 +175,24 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       else notes.push('Python 3 not found: the external echo-server validation was skipped.');
     }
   }
+  // ── your handler and mix ──
+  let mixRun: MixRun | null = null;
+  if (a.mix) {
+    try {
+      mixRun = await prepareMix(a.mix, a.handler);
+    } catch (err) {
+      if (err instanceof MixError) return usage(err.message);
+      if (err instanceof HandlerLoadError) {
+        console.error(`bench/run.ts: ${err.message}`);
+        return EXIT_HANDLER;
+      }
+      throw err;
+    }
+    targets = targets.filter((t) => t.kind === 'model' || t.kind === 'remote');
+  } else if (a.handler) return usage('--handler needs --mix: the fixed workloads speak only the built-in ops (see docs/MIX.md)');
   const wanted = list(a.workloads);
-  for (const w of wanted) if (!WORKLOAD_NAMES.includes(w)) return usage(`unknown workload "${w}"; choose from ${WORKLOAD_NAMES.join(', ')}`);
+  const known = mixRun ? mixRun.workloads.map((w) => w.name) : WORKLOAD_NAMES;
+  for (const w of wanted) if (!known.includes(w)) return usage(`unknown workload "${w}"; choose from ${known.join(', ')}`);
   const connections = a.connections ? list(a.connections).map(Number) : undefined;
   if (connections?.some((c) => !Number.isInteger(c) || c < 1)) return usage('--connections takes positive integers, e.g. 1,32');
 
@@ -180,7 +203,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     notes.push(`idle-10k: the open-file limit is ${limit}, so ${scaled} idle connections were held instead of ${idle} (raise it with \`ulimit -n\`).`);
     idle = scaled;
   } else if (idle !== 10_000) notes.push(`idle-10k held ${idle} idle connections (${quick ? 'QUICK run' : '--idle'}), not 10,000.`);
-  const workloads = WORKLOADS.filter((w) => !wanted.length || wanted.includes(w.name)).map((w) => {
+  const workloads = (mixRun ? mixRun.workloads : WORKLOADS).filter((w) => !wanted.length || wanted.includes(w.name)).map((w) => {
     const o = withOverrides(w, { connections, pipeline: a.pipeline, idleConnections: idle, payloadBytes: a.payload, sleepMs: a['sleep-ms'] });
     if (quick && !connections && w.name === 'echo-64B') o.connections = [32];
     return o;
@@ -192,7 +215,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const dirty = git(['status', '--porcelain', '--untracked-files=no']).length > 0;
   const started = new Date();
   const stamp = started.toISOString().replace(/:\d\d\.\d+Z$/, '').replace(':', '').replace('T', '-');
-  const runId = `${stamp}-${short}${quick ? '-quick' : ''}`;
+  const runId = `${stamp}-${short}${mixRun ? `-${mixRun.handlerName}` : ''}${quick ? '-quick' : ''}`;
   const outDir = path.join(a.out, runId);
   if (dirty) notes.push('The working tree had uncommitted changes to tracked files when this ran (commit.dirty).');
   if (os.availableParallelism() <= 2) notes.push(`This machine has ${os.availableParallelism()} cores: the load generator and the server share them, so client CPU is reported next to every figure.`);
@@ -239,13 +262,27 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   };
 
   /** Closed-loop echo-64B capacity of a server measured in this run (max over c), or a quick probe. */
-  const capacity = async (target: Target): Promise<number> => {
-    const measured = cells.filter((c) => c.server === target.name && c.workload === 'echo-64B' && c.ok).map((c) => c.throughput ?? 0);
+  const capacity = async (target: Target, open: Workload): Promise<number> => {
+    const of = open.capacityOf ?? 'echo-64B';
+    const measured = cells.filter((c) => c.server === target.name && c.workload === of && c.ok).map((c) => c.throughput ?? 0);
     if (measured.length) return Math.max(...measured);
-    const probe = await runCell({ target, workload: WORKLOADS[0]!, connections: 32, warmupMs: 300, durationMs: Math.min(2000, durationMs), clientThreads: a['client-threads'], serverFlags, cpus: placement });
-    notes.push(`echo-64B-open on ${target.name}: capacity taken from a ${Math.min(2000, durationMs)} ms closed-loop probe at c=32 (echo-64B was not in this run): ${Math.round(probe.throughput ?? 0)} req/s.`);
+    const closed = (mixRun?.workloads ?? WORKLOADS).find((w) => w.name === of)!;
+    const probe = await runCell({ target, workload: closed, connections: 32, warmupMs: 300, durationMs: Math.min(2000, durationMs), clientThreads: a['client-threads'], serverFlags, cpus: placement });
+    notes.push(`${open.name} on ${target.name}: capacity taken from a ${Math.min(2000, durationMs)} ms closed-loop probe at c=32 (${of} was not in this run): ${Math.round(probe.throughput ?? 0)} req/s.`);
     return probe.throughput ?? 0;
   };
+
+  if (mixRun) {
+    const { mix } = mixRun;
+    process.stderr.write(`your handler (${mixRun.handlerName}): profiling ${mix.kinds.length} request kind(s) …\n`);
+    const profile = await profileHandler(mixRun.handler, mixRun.handlerUrl, mix, { budgetMs: quick ? 150 : 400 });
+    if (profile.exited) notes.push(`The handler ended its process (status ${profile.exited.status}) while being profiled on "${profile.exited.kind}": kinds after it have no profile.`);
+    const models = targets.filter((t) => t.kind === 'model').map((t) => t.name);
+    process.stderr.write(`same request, same answer: ${models.length} model(s) …\n`);
+    const consistency = models.length ? await checkConsistency(models, mixRun.handler, mix, mixRun.checks, { requests: quick ? 60 : 200 }) : null;
+    if (consistency && !consistency.ok) notes.push(`Models did not all answer the same requests alike: see "Same request, same answer".`);
+    results.mix = { file: path.relative(ROOT, mix.file) || mix.file, name: mix.name, handler: mixRun.handler === 'builtin' ? 'builtin' : path.relative(ROOT, mixRun.handler), kinds: mix.kinds.map((k) => ({ name: k.name, op: k.op, weight: k.weight })), profile, consistency };
+  }
 
   // Interleaved rounds: round 1 of every cell, then round 2, … so a slow minute of a shared
   // machine lands on every server's samples, not on one server's.
@@ -265,7 +302,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     };
     const t0 = Date.now();
     if (p.workload.loop === 'open') {
-      spec.ratePerSec = a.rate ?? Math.max(1, Math.round((await capacity(p.target)) * p.workload.rateFraction));
+      spec.ratePerSec = a.rate ?? Math.max(1, Math.round((await capacity(p.target, p.workload)) * p.workload.rateFraction));
     }
     const r = await runCell(spec);
     r.round = round;
@@ -278,7 +315,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   progress.show('done');
   progress.end();
 
-  if (a.micro && !a.target) {
+  if (a.micro && !a.target && !mixRun) {
     process.stderr.write('micro-benchmarks: codec, unloaded RTT per model …\n');
     const codec = await codecBench({ timeMs: quick ? 150 : 500 });
     const rtt = await rttBench(targets.filter((t) => t.kind !== 'external'), { timeMs: quick ? 200 : 1000 });

@@ -2,7 +2,8 @@
 // by flags). Pure data: nothing here opens a socket.
 
 export type LoopKind = 'closed' | 'open' | 'churn' | 'idle';
-export type OpName = 'echo' | 'work' | 'sleep';
+/** 'mix': a user's traffic mix (bench/mix/), served by their --handler. */
+export type OpName = 'echo' | 'work' | 'sleep' | 'mix';
 
 export interface Workload {
   /** Fixed name, as it appears in results.json and latest.md. */
@@ -25,6 +26,15 @@ export interface Workload {
   serverFlags: string[];
   /** The bare Node echo server can answer it (it only echoes bytes). */
   reference: boolean;
+  /** op 'mix': the mix file (absolute path). */
+  mixFile?: string;
+  /** Open loop: the closed-loop workload whose capacity the rate is a fraction of (default echo-64B). */
+  capacityOf?: string;
+  /**
+   * Each cell's server gets a fresh empty directory in SWITCHBOARD_STATE_DIR (a handler with state,
+   * e.g. a database, keeps it there), removed after the cell.
+   */
+  freshState?: boolean;
 }
 
 const base = { pipeline: 1, idleConnections: 0, rateFraction: 0, sleepMs: 0, serverFlags: [] as string[], reference: true };
@@ -61,6 +71,23 @@ export const WORKLOADS: Workload[] = [
 ];
 
 export const WORKLOAD_NAMES = WORKLOADS.map((w) => w.name);
+
+/** Concurrency levels of a mix's closed loop (override with --connections). */
+export const MIX_CONNECTIONS = [1, 16, 64];
+
+/**
+ * The workloads of `bench --handler H --mix F`: the user's requests in a closed loop at several
+ * concurrencies, an open loop at half of each model's closed-loop capacity on the same mix, and
+ * churn (a new connection per request). Every server runs their handler with a fresh state dir.
+ */
+export function mixWorkloads(mixFile: string, handler: string, mixName: string): Workload[] {
+  const m = { ...base, op: 'mix' as const, payloadBytes: 0, reference: false, mixFile, freshState: true, serverFlags: ['--handler', handler] };
+  return [
+    { ...m, name: 'mix', what: `your mix (${mixName}), closed loop`, loop: 'closed', connections: [...MIX_CONNECTIONS] },
+    { ...m, name: 'mix-open', what: `your mix, open loop at 50% of the model's closed-loop capacity on it`, loop: 'open', connections: [32], rateFraction: 0.5, capacityOf: 'mix' },
+    { ...m, name: 'mix-churn', what: 'your mix, a new connection per request', loop: 'churn', connections: [8] },
+  ];
+}
 
 export function findWorkload(name: string): Workload {
   const w = WORKLOADS.find((x) => x.name === name);

@@ -158,10 +158,10 @@ function clientCommands(y: Argv<ClientArgs>) {
 // ── main ────────────────────────────────────────────────────────────────────────────────
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
-  if (argv[0] === 'bench') {
+  if (argv[0] === 'bench' || argv[0] === 'recommend') {
     // The benchmark harness has its own flags (`switchboard bench --help`): hand everything over.
     const { spawnSync } = await import('node:child_process');
-    const run = new URL('../bench/run.ts', import.meta.url).pathname;
+    const run = new URL(argv[0] === 'bench' ? '../bench/run.ts' : '../bench/recommend/run.ts', import.meta.url).pathname;
     process.exitCode = spawnSync(process.execPath, [run, ...argv.slice(1)], { stdio: 'inherit' }).status ?? 1;
     return;
   }
@@ -194,8 +194,9 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
       () => {},
     )
     .command('models', 'list the concurrency models', {}, () => console.log(modelList))
-    .command('bench', 'run the benchmark harness (bench/run.ts; `switchboard bench --help` for its flags)', {}, () => {})
-    .demandCommand(1, 'name a command: serve, client, models')
+    .command('bench', 'run the benchmark harness (bench/run.ts; `switchboard bench --help` for its flags; --handler H --mix F for yours)', {}, () => {})
+    .command('recommend', 'which model for your handler and traffic: profiles it, runs a targeted set of cells, prints a ready serve command with its evidence (`switchboard recommend --help`)', {}, () => {})
+    .demandCommand(1, 'name a command: serve, client, models, bench, recommend')
     .strict()
     .recommendCommands()
     .help()

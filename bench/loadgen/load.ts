@@ -8,13 +8,16 @@ import { correctClosedLoop, encodeHistogram, mergeHistograms, summarize, type Pe
 import { accountConnections, clientBoundReason, jainIndex, type ClientThreadFigures, type ConnectionAccounting } from './accounting.ts';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { workDigest } from '../../src/shared/builtin-handler.ts';
-import { addCounters, emptyCounters, errorTotal, nowMs, type Counters, type DoneMsg, type Mode, type ReadyMsg, type RequestVariant, type WorkerConfig } from './types.ts';
+import { loadMix } from '../mix/parse.ts';
+import { addCounters, addKindCounters, emptyCounters, emptyKindCounters, errorTotal, nowMs, type Counters, type DoneMsg, type KindCounters, type Mode, type ReadyMsg, type RequestVariant, type WorkerConfig } from './types.ts';
 
 export interface LoadSpec {
   host: string;
   port: number;
   mode: Mode;
-  op: 'echo' | 'work' | 'sleep';
+  /** 'mix': the requests of `mixFile` (bench/mix/), judged by its expectations. */
+  op: 'echo' | 'work' | 'sleep' | 'mix';
+  mixFile?: string;
   /** ECHO payload bytes. */
   payloadBytes?: number;
   /** WORK iteration count. */
@@ -80,6 +83,8 @@ export interface LoadResult {
   fairness: number | null;
   /** Correct answers inside the window, per connection (churn: per loop). */
   perConnection: number[];
+  /** Mix runs: per request kind (in the mix's order), its answers and raw latency. */
+  perKind: KindResult[] | null;
   idle: { requested: number; held: number; refused: number; failed: number; aliveAtEnd: number };
   offeredRate?: number;
 }
@@ -93,9 +98,18 @@ export interface LoadHooks {
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
 
+export interface KindResult extends KindCounters {
+  name: string;
+  /** Wrong answers and losses of in-window requests of this kind. */
+  errors: number;
+  /** Latency of its correct in-window answers, µs, as recorded (no coordinated-omission correction). */
+  latencyUs: Percentiles;
+}
+
 /** The few distinct requests a run rotates through, with the answer each must get. */
 export function makeVariants(spec: Pick<LoadSpec, 'op' | 'payloadBytes' | 'workN' | 'sleepMs'>, count = 4): RequestVariant[] {
   const out: RequestVariant[] = [];
+  if (spec.op === 'mix') return out; // each connection makes its own (bench/mix/source.ts)
   for (let i = 0; i < count; i++) {
     if (spec.op === 'echo') {
       const payload = randomBytes(spec.payloadBytes ?? 64);
@@ -125,6 +139,18 @@ export function split(n: number, k: number): number[] {
 // Histogram helpers live in the harness; re-exported for the load generator's callers.
 export { mergeHistograms, summarize, type Percentiles } from '../../harness/histogram.ts';
 
+/** Per-kind counters and histograms of every thread, merged (null unless a mix ran). */
+function perKindOf(spec: LoadSpec, done: DoneMsg[]): KindResult[] | null {
+  if (spec.op !== 'mix' || !spec.mixFile) return null;
+  const names = loadMix(spec.mixFile).kinds.map((k) => k.name);
+  return names.map((name, i) => {
+    const c = done.reduce((acc, d) => (d.perKind?.[i] ? addKindCounters(acc, d.perKind[i].counters) : acc), emptyKindCounters());
+    const h = mergeHistograms(done.flatMap((d) => (d.perKind?.[i] ? [d.perKind[i].histogram] : [])));
+    const errors = Object.values(c.errorFrames).reduce((a, b) => a + b, 0) + c.mismatch + c.closed + c.unanswered;
+    return { name, ...c, errors, latencyUs: summarize(h) };
+  });
+}
+
 export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
   const threads = Math.max(1, Math.min(spec.threads ?? 2, Math.max(spec.connections, 1)));
   const variants = makeVariants(spec);
@@ -133,6 +159,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
   const rates = conns.map((c) => ((spec.ratePerSec ?? 0) * c) / Math.max(1, spec.connections));
   const graceMs = spec.graceMs ?? Math.min(2000, Math.max(500, spec.durationMs / 4));
   const workers = conns.map((c, i) => {
+    const connOffset = conns.slice(0, i).reduce((a, b) => a + b, 0);
     const cfg: WorkerConfig = {
       host: spec.host,
       port: spec.port,
@@ -145,6 +172,8 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       connectTimeoutMs: spec.connectTimeoutMs ?? 10_000,
       graceMs,
       spin: spec.spin ?? false,
+      mixFile: spec.op === 'mix' ? (spec.mixFile ?? null) : null,
+      connOffset,
     };
     return new Worker(WORKER_URL, { workerData: cfg });
   });
@@ -242,6 +271,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       },
       fairness: jainIndex(perConnection),
       perConnection,
+      perKind: perKindOf(spec, done),
       idle: {
         requested: spec.idleConnections ?? 0,
         held: idleHeld,

@@ -27,6 +27,31 @@ export interface WorkerConfig {
   graceMs: number;
   /** Busy-poll while the run is on (worker.ts Spinner): only on a CPU of its own. */
   spin: boolean;
+  /** A traffic mix file (bench/mix/) to send instead of `variants`, or null. */
+  mixFile: string | null;
+  /** Index of this thread's first connection in the run (mix sources are seeded per connection). */
+  connOffset: number;
+}
+
+/** One mix kind's answers: what went right and what went wrong, in-window requests only. */
+export interface KindCounters {
+  ok: number;
+  errorFrames: Record<string, number>;
+  mismatch: number;
+  closed: number;
+  unanswered: number;
+  /** The first wrong answer or loss, with the request shown. */
+  firstError: string | null;
+}
+
+export function emptyKindCounters(): KindCounters {
+  return { ok: 0, errorFrames: {}, mismatch: 0, closed: 0, unanswered: 0, firstError: null };
+}
+
+export function addKindCounters(a: KindCounters, b: KindCounters): KindCounters {
+  const errorFrames = { ...a.errorFrames };
+  for (const [k, v] of Object.entries(b.errorFrames)) errorFrames[k] = (errorFrames[k] ?? 0) + v;
+  return { ok: a.ok + b.ok, errorFrames, mismatch: a.mismatch + b.mismatch, closed: a.closed + b.closed, unanswered: a.unanswered + b.unanswered, firstError: a.firstError ?? b.firstError };
 }
 
 export interface Schedule {
@@ -76,6 +101,8 @@ export interface DoneMsg {
   firstError?: string;
   /** Correct answers that arrived inside the window, per connection (churn: per loop). */
   perConnection: number[];
+  /** Mix runs: per kind, its counters and latency histogram (encoded like `histogram`). */
+  perKind?: { counters: KindCounters; histogram: string }[];
   /** The thread measuring itself over the window. */
   /** busyUs: a spinning thread's non-idle time (its cpuUs is then the whole window), else null. */
   self: { cpuUs: number; busyUs: number | null; runqueueWaitUs: number | null; loopDelayP99Us: number; loopDelayMaxUs: number };

@@ -26,16 +26,30 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHistogram, newHistogram, recordMs } from '../../harness/histogram.ts';
 import { connectSocket } from '../../src/shared/client.ts';
 import { FrameDecoder, HEADER_BYTES, LENGTH_BYTES, Op, parseError } from '../../src/shared/protocol.ts';
-import { emptyCounters, nowMs, type DoneMsg, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
+import { describeRequest, judge, loadChecks } from '../mix/expect.ts';
+import { loadMix } from '../mix/parse.ts';
+import { MixSource } from '../mix/source.ts';
+import type { MixRequest } from '../mix/types.ts';
+import { emptyCounters, emptyKindCounters, nowMs, type DoneMsg, type KindCounters, type ReadyMsg, type Schedule, type WorkerConfig } from './types.ts';
 
 const cfg = workerData as WorkerConfig;
 const variants = cfg.variants.map((v) => ({ frame: Buffer.from(v.frame), op: v.op, payload: Buffer.from(v.payload) }));
+/**
+ * A user's traffic mix (--mix) instead of the fixed variants: each connection draws its requests
+ * from its own seeded MixSource (the same sequence in every run and under every model), and every
+ * answer is judged by the kind's expectation. Counted per kind as well as in total.
+ */
+const mix = cfg.mixFile ? loadMix(cfg.mixFile) : null;
+const checks = mix ? await loadChecks(mix) : {};
+const perKind: { counters: KindCounters; histogram: ReturnType<typeof newHistogram> }[] = (mix?.kinds ?? []).map(() => ({ counters: emptyKindCounters(), histogram: newHistogram() }));
+const mixSource = (slot: number) => new MixSource(mix!, cfg.connOffset + slot);
 const counters = emptyCounters();
 const histogram = newHistogram();
 /** Correct answers that arrived inside the window, per connection (or churn loop). */
 const perConnection: number[] = new Array(cfg.connections).fill(0);
 /** Churn: start of the request each loop has in flight (null when none). */
 const churnStarts: (number | null)[] = new Array(cfg.connections).fill(null);
+const churnReqs: (MixRequest | null)[] = new Array(cfg.connections).fill(null);
 /**
  * How long this thread's loop takes to come round: every ~5 ms a timer schedules a setImmediate
  * and records how long it waited to run — the I/O callbacks (answers arriving, requests sent)
@@ -140,14 +154,53 @@ function inWindow(t: number): boolean {
 
 const sample = (ms: number) => histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round(ms * 1000))));
 
-/** A correct answer on connection `slot` to a request started at `start`, arriving at `end`. */
-function record(start: number, end: number, bytes: number, slot: number): void {
+/** A correct answer on connection `slot` to a request (of mix kind `kind`) started at `start`, arriving at `end`. */
+function record(start: number, end: number, bytes: number, slot: number, kind = -1): void {
   if (inWindow(end)) perConnection[slot]!++;
+  const k = kind >= 0 ? perKind[kind] : undefined;
   if (inWindow(start)) {
     counters.ok++;
     counters.bytes += bytes;
     sample(end - start);
+    if (k) {
+      k.counters.ok++;
+      k.histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round((end - start) * 1000))));
+    }
   } else if (inWindow(end)) sample(end - start); // sent during warm-up: its whole wait is a sample
+}
+
+/** Judges an answer to a mix request; true when correct. Wrong answers are counted per kind. */
+function checkMix(req: MixRequest, op: number, payload: Buffer, start: number): boolean {
+  let why: string | null;
+  try {
+    why = judge(mix!, checks, req, { op, payload });
+  } catch (err) {
+    why = `the check threw: ${(err as Error).message}`;
+  }
+  if (why === null) return true;
+  const k = perKind[req.kind]!.counters;
+  if (inWindow(start)) {
+    if (op === Op.ERROR) {
+      const { code } = parseError(payload);
+      counters.errorFrames[code] = (counters.errorFrames[code] ?? 0) + 1;
+      k.errorFrames[code] = (k.errorFrames[code] ?? 0) + 1;
+    } else {
+      counters.mismatch++;
+      k.mismatch++;
+    }
+  }
+  const text = `${describeRequest(mix!, req)}: ${why}`;
+  k.firstError ??= text;
+  note(text);
+  return false;
+}
+
+/** An in-window mix request lost (connection closed, or never answered): counted for its kind. */
+function lostMix(req: MixRequest | undefined, what: 'closed' | 'unanswered'): void {
+  if (!req) return;
+  const k = perKind[req.kind]!.counters;
+  k[what]++;
+  k.firstError ??= `${describeRequest(mix!, req)}: ${what === 'closed' ? 'the connection closed before the answer' : 'no answer within the grace period'}`;
 }
 
 /** At the window's end: requests sent before it and still unanswered are samples of their age. */
@@ -214,6 +267,9 @@ class Active {
   /** Start moments and variants of the requests sent and not yet answered, oldest first. */
   starts: number[] = [];
   kinds: number[] = [];
+  /** Mix runs: the requests outstanding, in step with starts. */
+  reqs: MixRequest[] = [];
+  source: MixSource | null = null;
   next = 0; // rotating variant index
   /** Open loop: the next slot in the schedule. */
   due = 0;
@@ -223,7 +279,8 @@ class Active {
 
   constructor(index: number) {
     this.index = index;
-    this.next = index % variants.length;
+    this.next = variants.length ? index % variants.length : 0;
+    if (mix) this.source = mixSource(index);
   }
 
   /** Reads go straight into the thread's one READ_BUFFER (see onBytes). */
@@ -272,6 +329,13 @@ class Active {
   }
 
   send(start: number): void {
+    if (this.source) {
+      const r = this.source.next();
+      this.starts.push(start);
+      this.reqs.push(r);
+      this.sock!.write(r.frame);
+      return;
+    }
     const k = this.next;
     this.next = (this.next + 1) % variants.length;
     this.starts.push(start);
@@ -281,14 +345,15 @@ class Active {
 
   onFrame(op: number, payload: Buffer): void {
     const start = this.starts.shift();
-    const kind = this.kinds.shift();
+    const req = this.source ? this.reqs.shift() : undefined;
+    const kind = this.source ? req?.kind : this.kinds.shift();
     if (start === undefined || kind === undefined) {
       counters.mismatch++;
       note('response with no request outstanding');
       return;
     }
     const end = nowMs();
-    if (check(op, payload, kind, start)) record(start, end, payload.length, this.index);
+    if (req ? checkMix(req, op, payload, start) : check(op, payload, kind, start)) record(start, end, payload.length, this.index, req ? kind : -1);
     if (cfg.mode === 'closed') {
       if (!stopping && end < schedule!.measureTo) this.send(nowMs());
     } else {
@@ -300,9 +365,14 @@ class Active {
   onClose(sock: net.Socket): void {
     if (this.sock !== sock) return;
     this.sock = null;
-    for (const s of this.starts) if (inWindow(s)) counters.closed++;
+    this.starts.forEach((s, i) => {
+      if (!inWindow(s)) return;
+      counters.closed++;
+      lostMix(this.reqs[i], 'closed');
+    });
     this.starts = [];
     this.kinds = [];
+    this.reqs = [];
     if (stopping) {
       checkDrained();
       return;
@@ -356,12 +426,15 @@ function openTick(): void {
 let churnLive = 0;
 async function churnLoop(slot: number): Promise<void> {
   churnLive++;
-  let k = slot % variants.length;
+  let k = variants.length ? slot % variants.length : 0;
+  const source = mix ? mixSource(slot) : null;
   while (!stopping && nowMs() < schedule!.measureTo) {
     const start = nowMs();
     const variant = k;
-    k = (k + 1) % variants.length;
+    const req = source?.next();
+    if (!req) k = (k + 1) % variants.length;
     churnStarts[slot] = start;
+    churnReqs[slot] = req ?? null;
     const ok = await new Promise<boolean>((resolve) => {
       let answered = false;
       const decoder = new FrameDecoder(MAX_FRAME);
@@ -370,14 +443,14 @@ async function churnLoop(slot: number): Promise<void> {
       sock.setNoDelay(true);
       sock.once('connect', () => {
         spinner.io = true;
-        sock.write(variants[variant]!.frame);
+        sock.write(req ? req.frame : variants[variant]!.frame);
       });
       sock.on('data', (chunk: Buffer) => {
         spinner.io = true;
         decoder.push(chunk, (op, payload) => {
           if (answered) return;
           answered = true;
-          if (check(op, payload, variant, start)) record(start, nowMs(), payload.length, slot);
+          if (req ? checkMix(req, op, payload, start) : check(op, payload, variant, start)) record(start, nowMs(), payload.length, slot, req ? req.kind : -1);
           sock.end(); // we close first, as an HTTP/1.0 client would after reading its answer
         });
       });
@@ -389,7 +462,9 @@ async function churnLoop(slot: number): Promise<void> {
       });
       sock.on('close', () => {
         clearTimeout(timer);
+        if (!answered && req && inWindow(start)) lostMix(req, 'closed');
         churnStarts[slot] = null;
+        churnReqs[slot] = null;
         resolve(answered);
       });
     });
@@ -450,14 +525,17 @@ function finish(): void {
   spinner.stop();
   // Requests sent inside the window and never answered: counted, and a latency sample of their age.
   const now = nowMs();
-  const unanswered = (s: number) => {
+  const unanswered = (s: number, req?: MixRequest | null) => {
     if (!inWindow(s)) return;
     counters.unanswered++;
     sample(now - s);
+    lostMix(req ?? undefined, 'unanswered');
   };
-  for (const s of churnStarts) if (s !== null) unanswered(s);
+  churnStarts.forEach((s, i) => {
+    if (s !== null) unanswered(s, churnReqs[i]);
+  });
   for (const c of actives) {
-    for (const s of c.starts) unanswered(s);
+    c.starts.forEach((s, i) => unanswered(s, c.reqs[i]));
     c.starts = [];
     const sock = c.sock;
     c.sock = null;
@@ -474,6 +552,7 @@ function finish(): void {
     idleAliveAtEnd,
     firstError,
     perConnection,
+    perKind: mix ? perKind.map((k) => ({ counters: k.counters, histogram: encodeHistogram(k.histogram) })) : undefined,
     self: { cpuUs: selfMeasure.cpuUs, busyUs: selfMeasure.busyUs, runqueueWaitUs: selfMeasure.runqueueWaitUs, loopDelayP99Us: selfMeasure.loop.h.getValueAtPercentile(99), loopDelayMaxUs: selfMeasure.loop.h.maxValue },
   };
   parentPort!.postMessage(msg);

@@ -4,6 +4,7 @@
 import { DEFAULT_ROUNDS, type RunResults } from '../results.ts';
 import { isClientBound, roundsOfRun } from './aggregate.ts';
 import { allCells, groups } from './cells.ts';
+import { mixSection } from './mix.ts';
 import { num } from './format.ts';
 import { CLIENT_LEGEND, ONE_ROUND } from './marks.ts';
 import { THREAD_MODELS, FORK_PER_CONNECTION } from './model-facts.ts';
@@ -57,6 +58,7 @@ export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPref
     for (const n of notes) L.push(`> ${n}`);
   }
   L.push('');
+  L.push(...mixSection(r));
   L.push('## Which model wins where, and why');
   L.push('');
   L.push(
