@@ -1,0 +1,120 @@
+// The user's handler and mix through the real harness: per-kind counting of answers that are
+// wrong, thrown, never sent or cut off by a dying process; the cross-model answer check; and the
+// exit codes of bad input (a malformed mix → 2 naming file and path, a handler that does not load → 4).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCell } from '../../bench/cell.ts';
+import { checkConsistency } from '../../bench/mix/consistency.ts';
+import { loadMix } from '../../bench/mix/parse.ts';
+import { profileHandler } from '../../bench/mix/profile.ts';
+import { mixWorkloads } from '../../bench/workloads.ts';
+import { handlerUrl } from '../../src/shared/handler.ts';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const FAULTY = here('../../harness/fixtures/faulty-handler.ts');
+const REVERSE = here('../../examples/reverse-handler.ts');
+const MIXES = here('../../harness/fixtures/mixes/');
+const RUN = here('../../bench/run.ts');
+
+describe('a mix under load, counted per kind', () => {
+  it('requests that throw or never answer are counted against their kind; the rest are served; nothing crashes', async () => {
+    const mixFile = `${MIXES}faulty.json`;
+    const [closed] = mixWorkloads(mixFile, FAULTY, 'faulty');
+    // No warm-up: one request in ten hangs its connection for good, so within a few dozen
+    // requests every connection is stuck; the window must see them before that.
+    const r = await runCell({ target: { name: 'event-loop', kind: 'model' }, workload: closed!, connections: 8, warmupMs: 0, durationMs: 800, clientThreads: 1, graceMs: 300 });
+    expect(r.error).toBeNull();
+    const [echo, thrown, hang] = r.perKind!;
+    expect(echo!.name).toBe('echo');
+    expect(echo!.ok).toBeGreaterThan(0);
+    expect(echo!.errors).toBe(0);
+    expect(echo!.latencyUs.count).toBe(echo!.ok);
+    expect(thrown!.ok).toBe(0);
+    expect(thrown!.errorFrames.E_INTERNAL ?? 0).toBeGreaterThan(0);
+    expect(thrown!.firstError).toMatch(/^throw op 0x22.*E_INTERNAL/);
+    // A hung request holds its connection for good: the ones sent inside the window are unanswered.
+    expect(hang!.ok).toBe(0);
+    expect(hang!.unanswered).toBeGreaterThan(0);
+    expect(hang!.unanswered).toBeLessThanOrEqual(8); // at most one per connection: nothing is sent after it
+    expect(r.errors!.unanswered).toBe(hang!.unanswered);
+    expect(r.errors!.total).toBe(thrown!.errors + hang!.errors);
+  });
+
+  it('a handler that ends its process: the requests cut off are counted as closed, per kind, and the run goes on (reconnects)', async () => {
+    const mixFile = `${MIXES}exit.json`;
+    const [closed] = mixWorkloads(mixFile, FAULTY, 'exit');
+    const r = await runCell({ target: { name: 'process-pool', kind: 'model' }, workload: closed!, connections: 4, warmupMs: 200, durationMs: 1500, clientThreads: 1, graceMs: 300 });
+    expect(r.error).toBeNull();
+    const [echo, exit] = r.perKind!;
+    expect(echo!.ok).toBeGreaterThan(0);
+    expect(exit!.ok).toBe(0);
+    expect(exit!.closed + echo!.closed).toBeGreaterThan(0);
+    expect(r.errors!.reconnects).toBeGreaterThan(0);
+  });
+});
+
+describe('same request, same answer', () => {
+  it('an answer that differs between models is reported with the request and both answers', async () => {
+    const mix = loadMix(`${MIXES}whoami.json`);
+    const c = await checkConsistency(['event-loop', 'thread-pool'], REVERSE, mix, {}, { requests: 30 });
+    expect(c.ok).toBe(false);
+    const [ref, other] = c.models;
+    expect(ref!).toMatchObject({ model: 'event-loop', answered: 30, differ: 0, error: null });
+    expect(other!.answered).toBe(30);
+    expect(other!.differ).toBeGreaterThan(0);
+    expect(other!.differ).toBeLessThan(30); // only WHOAMI differs: REVERSE answers alike
+    expect(other!.examples[0]).toMatch(/whoami op 0x12.*event-loop answered .*"event-loop pid=.*thread-pool answered .*"thread-pool pid=/);
+  });
+
+  it('the same deterministic mix answered alike by every model passes', async () => {
+    const mix = loadMix(`${MIXES}faulty.json`);
+    // Without the HANG kind (it would never answer): echo and throw only.
+    const tame = { ...mix, kinds: mix.kinds.map((k) => (k.name === 'hang' ? { ...k, weight: 0 } : k)) };
+    const c = await checkConsistency(['event-loop', 'process-pool'], FAULTY, tame, {}, { requests: 40 });
+    // THROW is answered E_INTERNAL, which its expectation (same op) calls wrong — alike in both models.
+    expect(c.models.map((m) => m.differ)).toEqual([0, 0]);
+    expect(c.models[0]!.wrong).toBe(c.models[1]!.wrong);
+  });
+});
+
+describe('the handler profile', () => {
+  it('per kind: CPU, wall and the synchronous stretch; a throwing kind and a hanging one are counted, not fatal', async () => {
+    const mix = loadMix(`${MIXES}faulty.json`);
+    const p = await profileHandler(FAULTY, handlerUrl(FAULTY), mix, { budgetMs: 100, memory: false });
+    const [echo, thrown, hang] = p.kinds;
+    expect(echo!.calls).toBeGreaterThan(10);
+    expect(echo!.wrong).toBe(0);
+    expect(echo!.syncUs.max).toBeGreaterThan(0);
+    expect(thrown!.thrown).toBe(thrown!.calls);
+    expect(hang!.timeouts).toBeGreaterThan(0);
+    expect(hang!.firstError).toMatch(/never answered/);
+    expect(p.exited).toBeNull();
+  }, 30_000);
+
+  it('a handler that exits the process is reported with the kind it was on', async () => {
+    const mix = loadMix(`${MIXES}exit.json`);
+    const p = await profileHandler(FAULTY, handlerUrl(FAULTY), mix, { budgetMs: 50, memory: false });
+    expect(p.exited).toEqual({ kind: 'exit', status: 3 });
+    expect(p.kinds.map((k) => k.name)).toEqual(['echo']);
+  });
+});
+
+describe('bad input to bench --mix', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  it('a malformed mix: exit 2, naming the file, the path in it and why', () => {
+    const r = run(['--mix', `${MIXES}bad-weight.json`, '--handler', FAULTY]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad-weight\.json: requests\[0\]\.payload\.random: .*-5/);
+  });
+  it('a handler that does not load: exit 4, as serve', () => {
+    const r = run(['--mix', `${MIXES}faulty.json`, '--handler', '/nonexistent/handler.ts']);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/cannot load handler/);
+  });
+  it('--handler without --mix is a usage error', () => {
+    const r = run(['--handler', FAULTY]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--handler needs --mix/);
+  });
+});
