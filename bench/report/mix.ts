@@ -19,7 +19,7 @@ export function mixSection(r: RunResults): string[] {
     L.push('');
     L.push('### Profile: the handler called directly, per request kind');
     L.push('');
-    L.push('_One process, no socket, no model: the handler\'s own cost. CPU = the process\'s (every thread) per call; wall = call to answer; sync = until `handle()` returned, the time it held its thread (under event-loop, every other connection waits that long)._');
+    L.push('_One process, no socket, no model: the handler\'s own cost. CPU = the profiling process\'s (every thread) per call, making and judging the request included, so an upper bound; wall = call to answer; sync = until `handle()` returned, the time it held its thread (under event-loop, every other connection waits that long)._');
     L.push('');
     L.push('| kind | calls | CPU µs/req | wall p50 | wall p99 | sync p50 | sync p99 | sync max | threw | never answered | wrong |');
     L.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');

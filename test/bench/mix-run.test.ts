@@ -118,3 +118,27 @@ describe('bad input to bench --mix', () => {
     expect(r.stderr).toMatch(/--handler needs --mix/);
   });
 });
+
+describe('switchboard bench --handler --mix, end to end', () => {
+  it('runs the mix under the chosen models and writes a report with the profile, the cross-model check and the per-kind table (not latest.md)', async () => {
+    const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const out = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-mix-'));
+    const r = spawnSync(process.execPath, [RUN, '--handler', REVERSE, '--mix', here('../../examples/json-api/mix.json'), '--models', 'event-loop,process-pool', '--quick', '--duration', '0.3', '--warmup', '0.1', '--workloads', 'mix,mix-churn', '--connections', '4', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    // The reverse handler does not speak json-api's op: every answer is E_UNKNOWN_OP — counted, shown, not a crash.
+    expect(r.status, r.stderr).toBe(0);
+    const [dir] = readdirSync(out).filter((d) => d.endsWith('-reverse-handler-quick'));
+    expect(dir).toBeDefined();
+    expect(readdirSync(out)).not.toContain('latest.md');
+    const md = readFileSync(path.join(out, dir!, 'report.md'), 'utf8');
+    expect(md).toMatch(/## Your handler/);
+    expect(md).toMatch(/### Profile: the handler called directly, per request kind/);
+    expect(md).toMatch(/### Same request, same answer/);
+    expect(md).toMatch(/### Per request kind, per model/);
+    expect(md).toMatch(/E_UNKNOWN_OP/);
+    const results = JSON.parse(readFileSync(path.join(out, dir!, 'results.json'), 'utf8'));
+    expect(results.mix.kinds.length).toBeGreaterThan(1);
+    expect(results.cells.every((c: { perKind?: unknown[] }) => Array.isArray(c.perKind))).toBe(true);
+  }, 150_000);
+});
