@@ -22,7 +22,7 @@ help:
 	@echo "make bench       benchmark every model (QUICK=1 for a short run; BENCH_ARGS=--help for flags)"
 	@echo "make reliability fault tests at full scale → results/reliability.md (≤ 25 min; QUICK=1 ≤ 5 min)"
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
-	@echo "make bench-ci    CI regression report against results/baseline.json (make bench-baseline rewrites it)"
+	@echo "make bench-ci    CI regression report: paired A/B against BASE (default: the commit results/baseline.json names; BASE=none: the file itself)"
 	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
@@ -56,7 +56,7 @@ bench: setup
 # BENCH_CI_ARGS="--help" for flags; BENCH_CI_ARGS="--slowdown-us 100" slows every model's handler
 # by 100 µs per request (a test aid: the report must then exit 1).
 bench-ci: setup
-	$(NODE) bench/ci/run.ts $(BENCH_CI_ARGS)
+	$(NODE) bench/ci/run.ts $(if $(BASE),--base $(BASE)) $(BENCH_CI_ARGS)
 
 # Rewrite the baseline on purpose (then commit results/baseline.json).
 bench-baseline: setup

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { killServersOnSignal } from '../harness/server.ts';
 import { git } from './git.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../src/models/registry.ts';
@@ -333,6 +334,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 }
 
 if (import.meta.main) {
+  killServersOnSignal();
   try {
     process.exitCode = await main();
   } catch (err) {

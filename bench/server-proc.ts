@@ -19,6 +19,8 @@ export interface Target {
   /** remote: where the server already runs (no process accounting). */
   host?: string;
   port?: number;
+  /** model: the src/cli.ts of another checkout to serve from (bench-ci's base build); default this one. */
+  cli?: string;
 }
 
 export const REFERENCE_TARGET: Target = { name: 'node-net-echo', kind: 'reference' };
@@ -72,7 +74,7 @@ export interface RunningServer {
 export function serverCommand(target: Target, flags: string[] = []): string[] {
   switch (target.kind) {
     case 'model':
-      return modelCommand(target.name, flags);
+      return modelCommand(target.name, flags, target.cli);
     case 'reference':
       return [process.execPath, REFERENCE, '--port', '0'];
     case 'external':

@@ -50,6 +50,20 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
+/**
+ * For a command-line runner (bench, recommend, bench-ci, bench-validate): on SIGINT or SIGTERM,
+ * kill every server it started and exit 128 + the signal's number, as a shell expects. Without
+ * it, Node dies at the signal without an 'exit' event and the servers are left behind.
+ */
+export function killServersOnSignal(): void {
+  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+    process.once(sig, () => {
+      for (const p of running) p.kill('SIGKILL');
+      process.exit(128 + n);
+    });
+  }
+}
+
 /** Every server process started here that has not exited yet (test teardown kills them). */
 export function runningServers(): ReadonlySet<ChildProcess> {
   return running;
@@ -125,11 +139,11 @@ export async function spawnServer(command: readonly string[], o: SpawnOptions = 
 }
 
 /** The `serve` command line of a model on 127.0.0.1, any free port. */
-export function modelCommand(model: string, flags: readonly string[] = []): string[] {
+export function modelCommand(model: string, flags: readonly string[] = [], cli = CLI): string[] {
   // Quiet unless the caller asks for logs (yargs keeps the last of a repeated flag, but a
   // caller reading `--log-level info` output should not depend on that).
   const quiet = flags.includes('--log-level') ? [] : ['--log-level', 'warn'];
-  return [process.execPath, CLI, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0', ...quiet, ...flags];
+  return [process.execPath, cli, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0', ...quiet, ...flags];
 }
 
 /** Starts the real CLI serving a variant (its flags, then `flags`). */

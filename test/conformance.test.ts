@@ -355,7 +355,9 @@ describe.each(VARIANTS)('conformance: $name', (variant) => {
       await sleep(100);
       s.proc.kill('SIGTERM');
       await Promise.all(peers.map((p) => p.waitFrames(1, 40_000).catch(() => {})));
-      peers.forEach((p, i) => expect(p.frames.map((f) => (f.op === Op.ERROR ? errorCode(f.payload) : f.op)), `connection ${i} (server exit ${s.exitStatus()})`).toEqual([Op.SLEEP]));
+      // On a failure the message carries what is needed to tell a cut connection from a lost handle.
+      const why = (i: number) => `connection ${i} (server exit ${s.exitStatus()}; peer ended ${peers[i]!.ended}; server log: ${s.stderr().slice(-2000)})`;
+      peers.forEach((p, i) => expect(p.frames.map((f) => (f.op === Op.ERROR ? errorCode(f.payload) : f.op)), why(i)).toEqual([Op.SLEEP]));
       expect(await until(() => peers.every((p) => p.ended), 5000), 'the server closed every drained connection').toBe(true);
       for (const p of peers) p.destroy();
       expect(await s.exited).toBe(0);

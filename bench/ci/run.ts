@@ -4,6 +4,11 @@
 // results/ci-latest.json and prints a short table.
 // `make bench-baseline`: the same runs, written as the new baseline.
 //
+// Paired A/B by default (--base, BASE=…): the base commit is built in a git worktree and its servers
+// run next to this checkout's in the same interleaved rounds, so each round gives a ratio this ÷
+// base in which the machine's drift cancels (bench/ci/paired.ts; Bencher's relative mode and
+// Chromium's Pinpoint work the same way). Where the base cannot be built, the committed baseline.
+//
 // Noise is the enemy on shared CI machines, and so is a different machine (the same VM class ran
 // 1.5–2× faster one day than another here), so every metric is a ratio to something measured in
 // the same round: throughput and server CPU per request against the bare Node echo server, and
@@ -19,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { killServersOnSignal } from '../../harness/server.ts';
 import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
@@ -28,7 +34,9 @@ import { runCell, type CellResult } from '../cell.ts';
 import { REFERENCE_TARGET, type Target } from '../server-proc.ts';
 import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
-import { compare, type Comparison, type Direction } from './stats.ts';
+import { buildBase, type BaseBuild } from './base.ts';
+import { comparePaired, unpairedMde } from './paired.ts';
+import { compare, type Direction, type Verdict } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -108,32 +116,42 @@ export interface CiRun {
   settings: { rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
   samples: Samples;
   failures: string[];
+  /**
+   * Paired A/B mode: the base commit measured in the same rounds (its servers from a worktree),
+   * its samples, and per series one [base, head] pair per round where both were measured.
+   */
+  base?: { sha: string; short: string; samples: Samples; pairs: Record<string, [number, number][]> } | null;
 }
 
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
 
-async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; workN: number | null; slowdownUs: number; log: (s: string) => void }): Promise<CiRun> {
+async function measure(opts: { rounds: number; warmupMs: number; durationMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild | null; log: (s: string) => void }): Promise<CiRun> {
   // WORK n must be the baseline's: calibration wanders by tens of percent between runs on a
   // shared VM, and a different n would show up as a throughput change that is not one.
   const workN = opts.workN ?? calibrateWork().workN;
   const targets: Target[] = [REFERENCE_TARGET, ...opts.models.map((name) => ({ name, kind: 'model' as const }))];
   // Every (target, workload) pair the metrics need; the reference only where it can answer.
-  const plan = targets.flatMap((target) =>
-    CI_CELLS.filter((c) => target.kind === 'model' || findWorkload(c.workload).reference).map((c) => ({ target, ...c })),
+  const single = targets.flatMap((target) =>
+    CI_CELLS.filter((c) => target.kind === 'model' || findWorkload(c.workload).reference).map((c) => ({ target, key: target.name, ...c })),
   );
+  // A/B: each model cell has its base twin (key base:<model>), run next to it so that the pair
+  // sees the same minute of the machine; which of the two goes first alternates by round.
+  const units = single.map((p) => (opts.base && p.target.kind === 'model' ? [{ ...p, target: { ...p.target, cli: opts.base.cli }, key: `base:${p.target.name}` }, p] : [p]));
+  const plan = units.flat();
   // --slowdown-us: every model server runs the built-in handler slowed by N µs per request (the
   // reference server has no handler, and stays the yardstick).
   const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
   const samples: Samples = {};
   const failures: string[] = [];
+  const base = opts.base ? { sha: opts.base.sha, short: opts.base.short, samples: {} as Samples, pairs: {} as Record<string, [number, number][]> } : null;
   const started = Date.now();
   for (let round = 0; round < opts.rounds; round++) {
     // Interleaved rounds (A B C, A B C, …) with the start rotated each round, so a slow drift of
     // the machine touches every series alike instead of landing on whichever ran last.
-    const offset = (round * 7) % plan.length;
-    const order = [...plan.slice(offset), ...plan.slice(0, offset)];
+    const offset = (round * 7) % units.length;
+    const order = [...units.slice(offset), ...units.slice(0, offset)].flatMap((u) => (round % 2 ? [...u].reverse() : u));
     const cells = new Map<string, CellResult>();
     // What one WORK request at this n costs in CPU on this machine right now (median of trials).
     const workCpuUs = workN * calibrateWork().usPerRound;
@@ -141,7 +159,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
       const elapsed = Date.now() - started;
       const done = round * plan.length + i;
       const eta = done ? Math.round(((elapsed / done) * (opts.rounds * plan.length - done)) / 1000) : '?';
-      opts.log(`round ${round + 1}/${opts.rounds} cell ${i + 1}/${plan.length}: ${p.target.name} ${p.workload} (ETA ${eta}s)`);
+      opts.log(`round ${round + 1}/${opts.rounds} cell ${i + 1}/${plan.length}: ${p.key.replace(/^base:(.*)/, `$1 (base ${opts.base?.short})`)} ${p.workload} (ETA ${eta}s)`);
       const cell = await runCell({
         target: p.target,
         workload: findWorkload(p.workload),
@@ -151,13 +169,19 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
         workN,
         serverFlags: p.target.kind === 'model' ? modelFlags : [],
       });
-      if (!cell.ok) failures.push(`round ${round + 1}: ${p.target.name} ${p.workload}: ${cell.error}`);
-      cells.set(cellKey(p.target.name, p.workload), cell);
+      if (!cell.ok) failures.push(`round ${round + 1}: ${p.key} ${p.workload}: ${cell.error}`);
+      cells.set(cellKey(p.key, p.workload), cell);
     }
+    const ok = (v: number | null): v is number => v !== null && Number.isFinite(v);
     for (const model of opts.models) {
       for (const metric of METRICS) {
+        const series = `${model} ${metric.key}`;
         const v = metric.value({ cells, workCpuUs }, model);
-        if (v !== null && Number.isFinite(v)) (samples[`${model} ${metric.key}`] ??= []).push(v);
+        if (ok(v)) (samples[series] ??= []).push(v);
+        if (!base) continue;
+        const b = metric.value({ cells, workCpuUs }, `base:${model}`);
+        if (ok(b)) (base.samples[series] ??= []).push(b);
+        if (ok(v) && ok(b)) (base.pairs[series] ??= []).push([b, v]);
       }
     }
   }
@@ -178,72 +202,131 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
     },
     samples,
     failures,
+    base,
   };
+}
+
+/** One row's figures, whichever mode made them. */
+export interface RowFigures {
+  /** Median of the base (A/B) or the committed baseline. */
+  before: number;
+  /** Median of this checkout. */
+  after: number;
+  change: number;
+  interval: [number, number];
+  p: number;
+  noise: number;
+  /** Smallest change this run could have flagged (from its own spread). */
+  mde: number;
+  verdict: Verdict;
 }
 
 export interface Row {
   model: string;
   metric: MetricDef;
-  result: Comparison | null;
+  result: RowFigures | null;
   /** Why there is no comparison (no baseline series, or the model failed every round). */
   missing: string | null;
 }
 
-export function judge(baseline: CiRun, current: CiRun, minEffect: number, perMetric: Record<string, number>): Row[] {
+/** The detection target the report holds every row to: a row that cannot see it says so. */
+export const TARGET_EFFECT = 0.1;
+
+export type Mode = { kind: 'paired'; base: { sha: string; short: string } } | { kind: 'baseline'; why: string };
+
+/**
+ * Paired A/B (current.base present): per series the per-round pairs, paired t-test on log ratios,
+ * Bonferroni over the rows. Committed baseline: two samples from different days, Mann–Whitney
+ * and the bootstrap (stats.ts compare), with the same minimum-detectable-effect formula unpaired.
+ */
+export function judge(baseline: CiRun | null, current: CiRun, minEffect: number, perMetric: Record<string, number>): Row[] {
   const rows: Row[] = [];
+  const count = current.settings.models.length * METRICS.length;
   for (const model of current.settings.models) {
     for (const metric of METRICS) {
       const series = `${model} ${metric.key}`;
-      const b = baseline.samples[series];
+      const effect = perMetric[metric.key] ?? minEffect;
       const c = current.samples[series];
-      if (!b?.length) rows.push({ model, metric, result: null, missing: 'not in the baseline' });
-      else if (!c?.length) rows.push({ model, metric, result: null, missing: 'failed in every round' });
-      else rows.push({ model, metric, result: compare(b, c, { direction: metric.direction, minEffect: perMetric[metric.key] ?? minEffect }), missing: null });
+      if (!c?.length) {
+        rows.push({ model, metric, result: null, missing: 'failed in every round' });
+        continue;
+      }
+      if (current.base) {
+        const pairs = current.base.pairs[series];
+        if (!pairs?.length) {
+          rows.push({ model, metric, result: null, missing: 'the base failed in every round' });
+          continue;
+        }
+        const x = comparePaired(pairs, { direction: metric.direction, minEffect: effect, rows: count });
+        rows.push({ model, metric, missing: null, result: { before: x.baseMedian, after: x.headMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: x.mde, verdict: x.verdict } });
+        continue;
+      }
+      const b = baseline?.samples[series];
+      if (!b?.length) {
+        rows.push({ model, metric, result: null, missing: 'not in the baseline' });
+        continue;
+      }
+      const x = compare(b, c, { direction: metric.direction, minEffect: effect });
+      rows.push({ model, metric, missing: null, result: { before: x.baselineMedian, after: x.currentMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: unpairedMde(b, c, { rows: count, minEffect: effect }), verdict: x.verdict } });
     }
   }
   return rows;
 }
 
-function report(baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
+function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
     `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up), WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
-  lines.push(`- **Current:** ${about(current)}`);
-  lines.push(baseline ? `- **Baseline** (results/baseline.json): ${about(baseline)}` : '- **Baseline:** none yet — run `make bench-baseline` and commit results/baseline.json.');
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
-  lines.push(
-    `- **Rule:** "regressed" needs a two-sided Mann–Whitney U p < 0.05 over the rounds, a median change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction, the bootstrap interval's charitable end at least half that, and both samples quieter (robust CV) than the effect, or a change at least 4× their spread. "Too noisy to say" never fails CI.`,
-  );
+  if (mode.kind === 'paired') {
+    lines.push(`- **Mode: paired A/B.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine; each round gives one ratio this ÷ base per metric.`);
+    lines.push(`- **This checkout:** ${about(current)}`);
+    lines.push(
+      `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction. *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
+    );
+  } else {
+    lines.push(`- **Mode: committed baseline** (${mode.why}): two samples from different runs, so machine drift between them counts as change.`);
+    lines.push(`- **Current:** ${about(current)}`);
+    lines.push(baseline ? `- **Baseline** (results/baseline.json): ${about(baseline)}` : '- **Baseline:** none yet — run `make bench-baseline` and commit results/baseline.json.');
+    lines.push(
+      `- **Rule:** "regressed" needs a two-sided Mann–Whitney U p < 0.05 over the rounds, a median change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction, the bootstrap interval's charitable end at least half that, and both samples quieter (robust CV) than the effect, or a change at least 4× their spread. *MDE*: the smallest change two samples of this spread could have told apart (80% power, Bonferroni over the rows). "Too noisy to say" never fails CI.`,
+    );
+  }
   lines.push('');
-  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing === 'failed in every round');
+  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing?.includes('failed in every round'));
   lines.push(bad.length ? `**Verdict: ${bad.length} regression(s)** — ${bad.map((r) => `${r.model} ${r.metric.label}`).join('; ')}.` : '**Verdict: no confident regression.**');
+  const judged = rows.filter((r) => r.result);
+  const blind = judged.filter((r) => r.result!.mde > TARGET_EFFECT);
+  if (judged.length) lines.push('', `This run could have seen a change of ${pct(TARGET_EFFECT).replace('+', '')} on ${judged.length - blind.length} of ${judged.length} rows${blind.length ? `; the other ${blind.length} could not (MDE above ${pct(TARGET_EFFECT).replace('+', '')}: marked "cannot see 10%")` : ''}.`);
   lines.push('');
-  lines.push('| model | metric | baseline | current | change | 95% interval | p | noise | verdict |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|---|');
+  const [b, a] = mode.kind === 'paired' ? ['base', 'this'] : ['baseline', 'current'];
+  lines.push(`| model | metric | ${b} | ${a} | change | 95% interval | p | noise | MDE | verdict |`);
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const r of rows) {
     if (!r.result) {
-      lines.push(`| ${r.model} | ${r.metric.label} | | | | | | | ${r.missing} |`);
+      lines.push(`| ${r.model} | ${r.metric.label} | | | | | | | | ${r.missing} |`);
       continue;
     }
     const x = r.result;
     const mark = x.verdict === 'regressed' ? '**regressed**' : x.verdict;
+    const mde = Number.isFinite(x.mde) ? `${(x.mde * 100).toFixed(1)}%` : '∞';
     lines.push(
-      `| ${r.model} | ${r.metric.label} | ${num(x.baselineMedian)} | ${num(x.currentMedian)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mark} |`,
+      `| ${r.model} | ${r.metric.label} | ${num(x.before)} | ${num(x.after)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p < 0.001 ? x.p.toExponential(1) : x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mde} | ${mark}${x.mde > TARGET_EFFECT ? ' (cannot see 10%)' : ''} |`,
     );
   }
   if (current.failures.length) {
     lines.push('', '## Cells that failed', '', ...current.failures.map((f) => `- ${f}`));
   }
-  lines.push('', 'Medians over rounds. Raw samples: results/ci-latest.json. Reproduce: `make bench-ci`.', '');
+  lines.push('', `Medians over rounds. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}\`.`, '');
   return lines.join('\n');
 }
 
 function terminalTable(rows: Row[]): string {
   const out = rows.map((r) => {
-    const v = r.result ? `${pct(r.result.change).padStart(8)}  p=${r.result.p.toFixed(3)}  ${r.result.verdict}` : `   —      ${r.missing}`;
+    const v = r.result ? `${pct(r.result.change).padStart(8)}  p=${r.result.p < 0.001 ? r.result.p.toExponential(1) : r.result.p.toFixed(3)}  MDE ${Number.isFinite(r.result.mde) ? `${(r.result.mde * 100).toFixed(1)}%` : '∞'}  ${r.result.verdict}` : `   —      ${r.missing}`;
     return `${r.model.padEnd(13)} ${r.metric.key.padEnd(12)} ${v}`;
   });
-  return ['model         metric         change  p          verdict', ...out].join('\n');
+  return ['model         metric         change  p          MDE    verdict', ...out].join('\n');
 }
 
 export async function main(argv = hideBin(process.argv)): Promise<number> {
@@ -258,9 +341,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('baseline', { type: 'string', default: path.join(ROOT, 'results/baseline.json'), describe: 'baseline file' })
       .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'where ci-report.md and ci-latest.json go' })
       .option('write-baseline', { type: 'boolean', default: false, describe: 'write this run as the new baseline instead of comparing (make bench-baseline)' })
-      .option('min-effect', { type: 'number', default: 0.1, describe: 'smallest relative change that can be a regression' })
+      .option('min-effect', { type: 'number', describe: 'smallest relative change that can be a regression (default 0.05 paired A/B, 0.1 against the committed baseline)' })
       .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: `per metric, e.g. churn.ratio=0.2 (metrics: ${METRICS.map((m) => m.key).join(', ')})` })
-      .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: model servers run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' }),
+      .option('base', { type: 'string', default: 'auto', describe: 'paired A/B against this commit, built in a git worktree and run in the same rounds (auto: the commit results/baseline.json names; none: compare with the committed baseline file instead)' })
+      .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: this checkout\'s model servers (not the base\'s) run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' }),
     'bench-ci',
   );
   if (!args) return 2;
@@ -290,8 +374,25 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     console.error(`bench-ci: ${path.relative(ROOT, args.baseline)} is schema ${baseline.schema}, this bench-ci measures schema ${CI_SCHEMA} (other metrics): not compared; run \`make bench-baseline\` and commit it.`);
     baseline = null;
   }
+  // ── mode: paired A/B where the base can be built, else the committed baseline ──
+  let base: BaseBuild | null = null;
+  let mode: Mode = { kind: 'baseline', why: '--base none' };
+  if (!args['write-baseline'] && args.base !== 'none') {
+    const rev = args.base === 'auto' ? (existsSync(args.baseline) ? (JSON.parse(readFileSync(args.baseline, 'utf8')) as CiRun).commit?.sha : '') : args.base;
+    if (!rev) mode = { kind: 'baseline', why: 'no base commit: results/baseline.json names none' };
+    else {
+      try {
+        base = buildBase(rev, (s) => process.stderr.write(`bench-ci: ${s}\n`));
+        mode = { kind: 'paired', base: { sha: base.sha, short: base.short } };
+      } catch (err) {
+        mode = { kind: 'baseline', why: `the base could not be built: ${(err as Error).message}` };
+        process.stderr.write(`bench-ci: ${mode.why}; comparing with results/baseline.json instead\n`);
+      }
+    }
+  }
   const started = Date.now();
   const current = await measure({
+    base,
     workN: baseline?.settings.workN ?? null,
     rounds: args.rounds,
     warmupMs: Math.round(args.warmup * 1000),
@@ -309,12 +410,13 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     console.log(`bench-ci: wrote baseline ${path.relative(ROOT, args.baseline)} (${Object.keys(current.samples).length} series, ${wall}); commit it.`);
     return 0;
   }
-  const rows = baseline ? judge(baseline, current, args['min-effect'], perMetric) : [];
-  const md = report(baseline, current, rows, args['min-effect'], perMetric);
+  const minEffect = args['min-effect'] ?? (mode.kind === 'paired' ? 0.05 : 0.1);
+  const rows = baseline || mode.kind === 'paired' ? judge(mode.kind === 'paired' ? null : baseline, current, minEffect, perMetric) : [];
+  const md = report(mode, baseline, current, rows, minEffect, perMetric);
   writeFileSync(path.join(args.out, 'ci-report.md'), md);
   if (process.env.GITHUB_STEP_SUMMARY) writeFileSync(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
-  console.log(baseline ? terminalTable(rows) : 'bench-ci: no baseline to compare with; run `make bench-baseline` and commit results/baseline.json.');
-  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing === 'failed in every round');
+  console.log(rows.length ? `bench-ci: ${mode.kind === 'paired' ? `paired A/B against ${mode.base.short}` : `against results/baseline.json (${mode.why})`}\n${terminalTable(rows)}` : 'bench-ci: no baseline to compare with; run `make bench-baseline` and commit results/baseline.json.');
+  const bad = rows.filter((r) => r.result?.verdict === 'regressed' || r.missing?.includes('failed in every round'));
   console.log(`bench-ci: ${wall}; report in ${path.relative(ROOT, path.join(args.out, 'ci-report.md'))}`);
   if (bad.length) {
     for (const r of bad) console.error(`bench-ci: REGRESSION ${r.model} ${r.metric.key} (${r.metric.label}): ${r.result ? `${pct(r.result.change)}, p=${r.result.p.toFixed(3)}` : r.missing}`);
@@ -324,6 +426,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  killServersOnSignal();
   main().then(
     (code) => process.exit(code),
     (err) => {

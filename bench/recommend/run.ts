@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import yargs from 'yargs';
+import { killServersOnSignal } from '../../harness/server.ts';
 import { hideBin } from 'yargs/helpers';
 import { parseServeFlags } from '../../src/serve-flags.ts';
 import { runCell } from '../cell.ts';
@@ -281,6 +282,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 }
 
 if (import.meta.main) {
+  killServersOnSignal();
   try {
     process.exitCode = await main();
   } catch (err) {

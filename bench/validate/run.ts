@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { killServersOnSignal } from '../../harness/server.ts';
 import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
@@ -231,6 +232,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  killServersOnSignal();
   main().then(
     (code) => process.exit(code),
     (err) => {

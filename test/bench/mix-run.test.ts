@@ -142,3 +142,32 @@ describe('switchboard bench --handler --mix, end to end', () => {
     expect(results.cells.every((c: { perKind?: unknown[] }) => Array.isArray(c.perKind))).toBe(true);
   }, 150_000);
 });
+
+describe('interrupting a runner', () => {
+  it('SIGTERM to recommend mid-run kills the servers it started and exits 143', async () => {
+    const { cpSync, mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { spawn, execFileSync } = await import('node:child_process');
+    // A copy of the handler under a unique path, so its servers can be told from everyone else's.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-sigterm-'));
+    cpSync(here('../../examples/json-api'), dir, { recursive: true });
+    const child = spawn(process.execPath, [here('../../bench/recommend/run.ts'), '--handler', path.join(dir, 'handler.ts'), '--mix', path.join(dir, 'mix.json'), '--quick', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const servers = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `serve .*${dir}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    // Wait until it is measuring (a server of ours is up), then interrupt it.
+    const deadline = Date.now() + 60_000;
+    while (servers().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(servers().length).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(143);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(servers()).toEqual([]);
+  }, 90_000);
+});
