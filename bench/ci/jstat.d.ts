@@ -1,7 +1,11 @@
-// The few jStat functions bench/ci/paired.ts uses (jstat ships no types).
+// The few jStat functions bench/ci/paired.ts uses (jstat ships no types; it is CommonJS, so
+// Node's ESM loader offers it as a default export only).
 declare module 'jstat' {
-  export const jStat: {
-    studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
-    normal: { inv(p: number, mean: number, sd: number): number };
+  const jstat: {
+    jStat: {
+      studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+      normal: { inv(p: number, mean: number, sd: number): number };
+    };
   };
+  export default jstat;
 }

@@ -6,8 +6,10 @@
 // is Bonferroni-corrected over the rows of the report, so that a run of two dozen rows on an
 // unchanged commit is flagged wrongly in about α of runs, not in α of rows. The minimum detectable
 // effect is what this run's own spread could have seen: (t₁₋α/2 + t₁₋β) × sd/√n, 80% power.
-import { jStat } from 'jstat';
+import jstat from 'jstat';
 import type { Direction, Verdict } from './stats.ts';
+
+const { jStat } = jstat;
 
 export interface PairedOptions {
   direction: Direction;
