@@ -142,10 +142,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .scriptName('switchboard recommend')
     .usage(
       'Usage: switchboard recommend --handler PATH --mix FILE [options]\n\n' +
-        'Which concurrency model for your handler and your traffic. Profiles the handler per request kind, chooses the\n' +
-        'plausible models from that profile, checks every one answers your mix byte for byte alike, measures each at a few\n' +
-        'concurrencies in interleaved rounds, and prints a ready `switchboard serve` line with the figures that decided it.\n' +
-        'Writes results/recommend-<handler>.md and .json. About 3–5 min with defaults on 2 cores; --quick about 1 min.',
+        'Which concurrency model for your handler and your traffic. Profiles the handler per request kind, ' +
+        'chooses the plausible models from that profile, checks every one answers your mix byte for byte alike, ' +
+        'measures each at a few concurrencies in interleaved rounds, and prints a ready `switchboard serve` line ' +
+        'with the figures that decided it. Writes results/recommend-<handler>.md and .json. ' +
+        'About 70–100 s with defaults on 2 cores; --quick about 15 s.',
     )
     .option('handler', { type: 'string', demandOption: true, describe: 'your handler module (as `serve --handler`)' })
     .option('mix', { type: 'string', demandOption: true, describe: 'your traffic mix (JSON; docs/MIX.md)' })
@@ -157,7 +158,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('duration', { type: 'number', describe: 'measured seconds per cell (default 2; --quick 1)' })
     .option('quick', { type: 'boolean', default: false, describe: 'one short round at one concurrency (≤ 90 s): a direction, not a verdict' })
     .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'where recommend-<handler>.md/.json go' })
-    .example('switchboard recommend --handler examples/kv-sqlite/handler.ts --mix examples/kv-sqlite/mix.json', '')
+    .example('switchboard recommend --handler examples/kv-sqlite/handler.ts --mix examples/kv-sqlite/mix.json', 'the example key-value store')
     .example('switchboard recommend --handler my.ts --mix my-mix.json --p99-ms 5 --memory-mb 512', 'with constraints')
     .epilogue('Exit codes: 0 recommended; 3 no model met the constraints (the report says why each failed); 1 the harness failed; 2 bad usage or mix file; 4 the handler does not load.')
     .strict()
