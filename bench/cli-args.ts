@@ -1,4 +1,4 @@
-// The runners' (bench-ci, bench-validate) common end of argument parsing: strict flags, --help,
+// The runners' (bench-ci, bench-validate, recommend) common end of argument parsing: strict flags, --help,
 // no --version, and any usage error — yargs' own or a .check() that threw — becomes one line on
 // stderr and null, which the runner turns into exit 2.
 import type { ArgumentsCamelCase, Argv } from 'yargs';

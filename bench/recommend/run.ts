@@ -18,6 +18,7 @@ import { killServersOnSignal } from '../../harness/server.ts';
 import { hideBin } from 'yargs/helpers';
 import { parseServeFlags } from '../../src/serve-flags.ts';
 import { runCell } from '../cell.ts';
+import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { checkConsistency, type ConsistencyResult } from '../mix/consistency.ts';
 import { EXIT_HANDLER, HandlerLoadError, prepareMix } from '../mix/prepare.ts';
@@ -138,7 +139,8 @@ let weights: Record<string, number> = {};
 const kindsWeight = (_r: Report, name: string) => weights[name] ?? '–';
 
 export async function main(argv = hideBin(process.argv)): Promise<number> {
-  const a = await yargs(argv)
+  const parsed = await parseOrUsage(
+    yargs(argv)
     .scriptName('switchboard recommend')
     .usage(
       'Usage: switchboard recommend --handler PATH --mix FILE [options]\n\n' +
@@ -161,17 +163,12 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .example('switchboard recommend --handler examples/kv-sqlite/handler.ts --mix examples/kv-sqlite/mix.json', 'the example key-value store')
     .example('switchboard recommend --handler my.ts --mix my-mix.json --p99-ms 5 --memory-mb 512', 'with constraints')
     .epilogue('Exit codes: 0 recommended; 3 no model met the constraints (the report says why each failed); 1 the harness failed; 2 bad usage or mix file; 4 the handler does not load.')
-    .strict()
-    .help()
     .alias('h', 'help')
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns ?? 110))
-    .fail((msg, err) => {
-      if (err) throw err;
-      console.error(`switchboard recommend: ${msg}\nRun with --help for usage.`);
-      process.exit(2);
-    })
-    .parseAsync();
+    .wrap(Math.min(120, process.stdout.columns ?? 110)),
+    'switchboard recommend',
+  );
+  if (!parsed) return 2;
+  const a = parsed;
   const usage = (m: string) => {
     console.error(`switchboard recommend: ${m}`);
     return 2;
