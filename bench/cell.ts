@@ -3,12 +3,9 @@
 // exactly that window, then stop the server. The record it returns is self-contained: it holds
 // every parameter needed to read or repeat it (the CI regression report builds on runCell).
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killLeftovers, procAvailable, TreeSampler, type TreeSample } from '../harness/proc-tree.ts';
-import { startTarget, type RunningServer, type Target } from './server-proc.ts';
+import { freshStateDir, startTarget, type RunningServer, type Target } from './server-proc.ts';
 import type { LoadResult, LoadSpec } from './loadgen/load.ts';
 import type { Workload } from './workloads.ts';
 import { clientSpins, describePlacement, pinProcess, type Placement } from './placement.ts';
@@ -115,7 +112,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
 
   let srv: RunningServer | null = null;
   let sampler: TreeSampler | null = null;
-  let stateDir: string | null = null;
+  let state: ReturnType<typeof freshStateDir> | null = null;
   // The load generator's process starts (and loads its code) while the server starts.
   const child = fork(CLIENT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   // Pinned before it starts its load threads (they inherit the mask).
@@ -126,8 +123,8 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
   });
   const childExited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   try {
-    if (w.freshState) stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
-    const env = stateDir ? { ...s.serverEnv, SWITCHBOARD_STATE_DIR: stateDir } : s.serverEnv;
+    if (w.freshState) state = freshStateDir();
+    const env = state ? { ...s.serverEnv, ...state.env } : s.serverEnv;
     srv = await startTarget(s.target, flags, { env, cpus: s.cpus?.server });
     base.timings.serverStart = Date.now() - started;
     base.params.serverCommand = srv.command.map((a) => (a.length > 200 ? `${a.slice(0, 40)}…` : a));
@@ -234,7 +231,7 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
       if (leftovers) base.firstError ??= `${leftovers} process(es) of the server outlived it and were killed`;
     }
     base.timings.stop = Date.now() - t;
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    state?.remove();
     base.wallMs = Date.now() - started;
   }
   return base;

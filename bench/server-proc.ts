@@ -4,6 +4,9 @@
 // 127.0.0.1 port 0, ready at its "listening on" line, SIGTERM then SIGKILL); the benchmark also
 // kills whatever of a server's tree outlives it, so the next cell starts clean.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelCommand, spawnServer } from '../harness/server.ts';
 import { pinnedCommand } from './placement.ts';
@@ -82,6 +85,15 @@ export function serverCommand(target: Target, flags: string[] = []): string[] {
     case 'remote':
       return [];
   }
+}
+
+/**
+ * A fresh empty directory for one server's state, passed as SWITCHBOARD_STATE_DIR (a handler with
+ * state — a database — keeps it there, so every server starts from nothing); remove() when done.
+ */
+export function freshStateDir(): { dir: string; env: NodeJS.ProcessEnv; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
+  return { dir, env: { SWITCHBOARD_STATE_DIR: dir }, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function startTarget(target: Target, flags: string[] = [], { startTimeoutMs = 20_000, env = {} as NodeJS.ProcessEnv, cpus = undefined as string | undefined } = {}): Promise<RunningServer> {

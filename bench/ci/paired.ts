@@ -7,7 +7,7 @@
 // unchanged commit is flagged wrongly in about α of runs, not in α of rows. The minimum detectable
 // effect is what this run's own spread could have seen: (t₁₋α/2 + t₁₋β) × sd/√n, 80% power.
 import jstat from 'jstat';
-import type { Direction, Verdict } from './stats.ts';
+import { median, type Direction, type Verdict } from './stats.ts';
 
 const { jStat } = jstat;
 
@@ -40,12 +40,6 @@ export interface PairedComparison {
   mde: number;
   verdict: Verdict;
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length ? (s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2) : NaN;
-};
 
 /** `pairs`: one [base, head] per round (rounds where either is missing left out by the caller). */
 export function comparePaired(pairs: readonly (readonly [number, number])[], options: PairedOptions): PairedComparison {

@@ -35,8 +35,8 @@ import { REFERENCE_TARGET, type Target } from '../server-proc.ts';
 import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
-import { comparePaired, unpairedMde } from './paired.ts';
-import { compare, type Direction, type Verdict } from './stats.ts';
+import { comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
+import { compare, type Direction } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -206,20 +206,13 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
   };
 }
 
-/** One row's figures, whichever mode made them. */
-export interface RowFigures {
+/** One row's figures, whichever mode made them: the paired comparison's, with neutral names for the two sides. */
+export type RowFigures = Omit<PairedComparison, 'n' | 'baseMedian' | 'headMedian'> & {
   /** Median of the base (A/B) or the committed baseline. */
   before: number;
   /** Median of this checkout. */
   after: number;
-  change: number;
-  interval: [number, number];
-  p: number;
-  noise: number;
-  /** Smallest change this run could have flagged (from its own spread). */
-  mde: number;
-  verdict: Verdict;
-}
+};
 
 export interface Row {
   model: string;

@@ -152,7 +152,7 @@ function inWindow(t: number): boolean {
   return schedule !== null && t >= schedule.measureFrom && t < schedule.measureTo;
 }
 
-const sample = (ms: number) => histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round(ms * 1000))));
+const sample = (ms: number) => recordMs(histogram, ms);
 
 /** A correct answer on connection `slot` to a request (of mix kind `kind`) started at `start`, arriving at `end`. */
 function record(start: number, end: number, bytes: number, slot: number, kind = -1): void {
@@ -164,7 +164,7 @@ function record(start: number, end: number, bytes: number, slot: number, kind = 
     sample(end - start);
     if (k) {
       k.counters.ok++;
-      k.histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round((end - start) * 1000))));
+      recordMs(k.histogram, end - start);
     }
   } else if (inWindow(end)) sample(end - start); // sent during warm-up: its whole wait is a sample
 }

@@ -3,11 +3,8 @@
 // a time — so even a stateful handler (a database) sees the same history everywhere. Each answer
 // is judged by its kind's expectation and compared byte for byte with the reference model's (the
 // first one): a model that answers differently is wrong, whatever its speed.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { FrameClient } from '../../src/shared/client.ts';
-import { startTarget } from '../server-proc.ts';
+import { freshStateDir, startTarget } from '../server-proc.ts';
 import { describeRequest, judge } from './expect.ts';
 import { sampleRequests } from './source.ts';
 import type { CheckFn, Mix, MixAnswer } from './types.ts';
@@ -40,12 +37,12 @@ const show = (a: MixAnswer) => {
 };
 
 async function answersOf(model: string, handler: string, mix: Mix, count: number): Promise<{ answers: MixAnswer[]; error: string | null }> {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
+  const state = freshStateDir();
   const answers: MixAnswer[] = [];
   let srv: Awaited<ReturnType<typeof startTarget>> | null = null;
   let client: FrameClient | null = null;
   try {
-    srv = await startTarget({ name: model, kind: 'model' }, ['--handler', handler, '--drain-timeout', '1'], { env: { SWITCHBOARD_STATE_DIR: stateDir } });
+    srv = await startTarget({ name: model, kind: 'model' }, ['--handler', handler, '--drain-timeout', '1'], { env: state.env });
     client = await FrameClient.connect(srv.port, srv.host);
     for (const req of sampleRequests(mix, 0, count)) {
       const f = await Promise.race([client.sendRaw(req.frame), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within 10 s to ${describeRequest(mix, req)}`)), 10_000).unref())]);
@@ -57,7 +54,7 @@ async function answersOf(model: string, handler: string, mix: Mix, count: number
   } finally {
     client?.socket.destroy();
     await srv?.stop(3000).catch(() => null);
-    rmSync(stateDir, { recursive: true, force: true });
+    state.remove();
   }
 }
 

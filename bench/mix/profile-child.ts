@@ -5,6 +5,7 @@
 //   node bench/mix/profile-child.ts HANDLER_URL MIX_FILE BUDGET_MS|load-only
 // stdout: one JSON line per event: {"kind": name} before each kind (so a parent whose child dies
 // knows where), {"result": KindProfile} after it; exit 4 with {"loadError"} when the handler does not load.
+import { newHistogram, recordMs, summarize } from '../../harness/histogram.ts';
 import { loadHandler, type HandlerContext, type HandlerResult } from '../../src/shared/handler.ts';
 import { errorCodeOf } from '../../src/shared/errors.ts';
 import { Op } from '../../src/shared/protocol.ts';
@@ -31,7 +32,6 @@ if (budgetArg === 'load-only') process.exit(0); // a preflight: does it load?
 const mix = loadMix(mixFile!);
 const checks = await loadChecks(mix);
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
 /** The ERROR frame the server would send for a thrown error (src/shared/connection.ts failureFrame). */
 function errorAnswer(err: unknown): { op: number; payload: Buffer } {
   const code = errorCodeOf(err);
@@ -45,8 +45,8 @@ for (let k = 0; k < mix.kinds.length; k++) {
   // This kind only, from the same generator the load uses (connection 0's sequence).
   const only = { ...mix, kinds: mix.kinds.map((x, i) => ({ ...x, weight: i === k ? 1 : 0 })) };
   const source = new MixSource(only, 0);
-  const wall: number[] = [];
-  const sync: number[] = [];
+  const wall = newHistogram();
+  const sync = newHistogram();
   let thrown = 0;
   let timeouts = 0;
   let wrong = 0;
@@ -93,8 +93,8 @@ for (let k = 0; k < mix.kinds.length; k++) {
     const end = performance.now();
     calls++;
     if (calls <= WARMUP_CALLS) continue;
-    wall.push((end - start) * 1000);
-    sync.push((syncEnd - start) * 1000);
+    recordMs(wall, end - start);
+    recordMs(sync, syncEnd - start);
     // Judge what a client would have received: a thrown error with a code is that ERROR frame.
     const frame = error ? errorAnswer(error) : { op: answer!.op, payload: Buffer.from(answer!.payload) };
     if (error) thrown++;
@@ -105,17 +105,17 @@ for (let k = 0; k < mix.kinds.length; k++) {
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  const measured = wall.length;
-  wall.sort((a, b) => a - b);
-  const syncSorted = [...sync].sort((a, b) => a - b);
+  const measured = wall.totalCount;
+  const w = summarize(wall);
+  const y = summarize(sync);
   say({
     result: {
       name: kind.name,
       op: kind.op,
       calls: measured,
       cpuUsPerRequest: measured ? (cpu.user + cpu.system) / measured : null,
-      wallUs: { p50: percentile(wall, 50), p99: percentile(wall, 99), mean: measured ? wall.reduce((a, b) => a + b, 0) / measured : 0 },
-      syncUs: { p50: percentile(syncSorted, 50), p99: percentile(syncSorted, 99), max: syncSorted.at(-1) ?? 0 },
+      wallUs: { p50: w.p50, p99: w.p99, mean: w.mean },
+      syncUs: { p50: y.p50, p99: y.p99, max: y.max },
       thrown,
       timeouts,
       wrong,

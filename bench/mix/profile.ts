@@ -3,13 +3,10 @@
 // synchronous stretch it held its thread (what every other connection of an event loop waits
 // through) — and the memory a connection costs a server running it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleTree } from '../../harness/proc-tree.ts';
 import { FrameClient } from '../../src/shared/client.ts';
-import { startTarget } from '../server-proc.ts';
+import { freshStateDir, startTarget } from '../server-proc.ts';
 import { MixSource } from './source.ts';
 import type { Mix } from './types.ts';
 
@@ -87,8 +84,8 @@ async function profileKinds(handlerUrl: string, mix: Mix, budgetMs: number | 'lo
 
 /** RSS per connection of an event-loop server running the handler: N connections, a few requests each. */
 async function memoryPerConnection(handler: string, mix: Mix, connections = 100): Promise<number | null> {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
-  const srv = await startTarget({ name: 'event-loop', kind: 'model' }, ['--handler', handler, '--max-connections', String(connections + 10), '--drain-timeout', '1'], { env: { SWITCHBOARD_STATE_DIR: stateDir } });
+  const state = freshStateDir();
+  const srv = await startTarget({ name: 'event-loop', kind: 'model' }, ['--handler', handler, '--max-connections', String(connections + 10), '--drain-timeout', '1'], { env: state.env });
   const clients: FrameClient[] = [];
   try {
     if (srv.pid === null) return null;
@@ -109,18 +106,18 @@ async function memoryPerConnection(handler: string, mix: Mix, connections = 100)
   } finally {
     for (const c of clients) c.socket.destroy();
     await srv.stop(3000).catch(() => null);
-    rmSync(stateDir, { recursive: true, force: true });
+    state.remove();
   }
 }
 
 export async function profileHandler(handler: string, handlerUrl: string, mix: Mix, { budgetMs = 300, memory = true } = {}): Promise<HandlerProfile> {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
+  const state = freshStateDir();
   let kinds: KindProfile[];
   let exited: HandlerProfile['exited'];
   try {
-    ({ kinds, exited } = await profileKinds(handlerUrl, mix, budgetMs, { SWITCHBOARD_STATE_DIR: stateDir }));
+    ({ kinds, exited } = await profileKinds(handlerUrl, mix, budgetMs, state.env));
   } finally {
-    rmSync(stateDir, { recursive: true, force: true });
+    state.remove();
   }
   const measured = kinds.filter((k) => k.calls > 0);
   const weightOf = (k: KindProfile) => mix.kinds.find((x) => x.name === k.name)?.weight ?? 0;
