@@ -72,7 +72,6 @@ function serve(msg: ConnectionMessage, socket: Socket | undefined): void {
   const report = (summary: ConnectionSummary) => send({ type: 'closed', id, summary } satisfies ClosedMessage);
   // The handle can be lost in transit (the peer reset before it arrived): report it closed.
   if (!host || !socket || typeof socket.write !== 'function') {
-    void log('warn', { id, handle: socket ? typeof socket : 'none', loaded: !!host }, 'connection arrived without a usable socket: reported closed');
     if (socket && typeof socket.destroy === 'function') socket.destroy();
     report({ requests: 0, errors: 0, reason: 'reset' });
     return;
