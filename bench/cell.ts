@@ -9,6 +9,7 @@ import { freshStateDir, startTarget, type RunningServer, type Target } from './s
 import type { LoadResult, LoadSpec } from './loadgen/load.ts';
 import type { Workload } from './workloads.ts';
 import { clientSpins, describePlacement, pinProcess, type Placement } from './placement.ts';
+import { cpuBetween, fetchSample, type AgentSample } from './agent.ts';
 
 const CLIENT = fileURLToPath(new URL('./loadgen/client.ts', import.meta.url));
 
@@ -136,6 +137,19 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
     let m1: TreeSample | null = null;
     let peak = 0;
     let peakProcesses = 0;
+    // A remote target with agents: the server hosts' own /proc, read at the window's two ends.
+    const agents = s.target.kind === 'remote' ? (s.target.agents ?? []) : [];
+    // An agent that cannot answer costs the cell its server figures (firstError says why), not its run.
+    let agentError: string | null = null;
+    const askAgents = (): Promise<AgentSample[] | null> | null =>
+      agents.length
+        ? Promise.all(agents.map((x) => fetchSample(x))).catch((err: Error) => {
+            agentError ??= err.message;
+            return null;
+          })
+        : null;
+    let agentsAtStart: Promise<AgentSample[] | null> | null = null;
+    let agentsAtEnd: Promise<AgentSample[] | null> | null = null;
 
     const spec = loadSpec(s, srv);
     const deadline = s.warmupMs + s.durationMs + 90_000;
@@ -155,9 +169,11 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
           case 'measure-start':
             sampler?.resetPeak();
             m0 = sampler?.sample() ?? null;
+            agentsAtStart = askAgents();
             break;
           case 'measure-end':
             m1 = sampler?.sample() ?? null;
+            agentsAtEnd = askAgents();
             peak = sampler?.peakRssBytes ?? 0;
             peakProcesses = sampler?.peakProcesses ?? 0;
             break;
@@ -209,6 +225,28 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
       };
       if (!b.alive) throw new Error(`the server exited during the measured window (status ${srv.exitStatus()}); stderr: ${srv.stderr().slice(-1500)}`);
     }
+    const [a0, a1] = await Promise.all([agentsAtStart as Promise<AgentSample[] | null> | null, agentsAtEnd as Promise<AgentSample[] | null> | null]);
+    if (agentError) base.firstError ??= `server agent: ${agentError}`;
+    if (a0 && a1) {
+      let cpuUs = 0;
+      let cores = 0;
+      for (let i = 0; i < a0.length; i++) {
+        const d = cpuBetween(a0[i]!, a1[i]!);
+        cpuUs += d.cpuUs;
+        cores += d.cpuUs / 1000 / Math.max(1, d.ms);
+      }
+      base.serverTree = {
+        cpuUs,
+        cpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : null,
+        cores,
+        // Two readings, not a sampled peak: the larger of the window's ends.
+        peakRssBytes: Math.max(sumOf(a0, 'rssBytes'), sumOf(a1, 'rssBytes')),
+        rssBaselineBytes: sumOf(a0, 'rssBytes'),
+        rssPerIdleConnBytes: null,
+        peakProcesses: Math.max(sumOf(a0, 'processes'), sumOf(a1, 'processes')),
+      };
+      base.params.agents = agents;
+    }
     // The cell ran: its figures stand even when they are zero (a model that answered nothing in
     // the window shows 0 req/s and its errors). ok=false is kept for cells that could not run.
     base.ok = true;
@@ -236,3 +274,5 @@ export async function runCell(s: CellSpec): Promise<CellResult> {
   }
   return base;
 }
+
+const sumOf = (samples: AgentSample[], k: 'rssBytes' | 'processes') => samples.reduce((a, x) => a + x[k], 0);

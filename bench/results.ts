@@ -85,6 +85,8 @@ export interface CellResult {
      * Absent in runs before it existed and for other servers.
      */
     serverOptions?: FilledServerOptions;
+    /** --target with --agent: the `switchboard agent` endpoints that gave serverTree (their own /proc). */
+    agents?: string[];
   };
   /** Which repetition of the cell this is (1-based; rounds are interleaved across cells). */
   round: number;

@@ -108,7 +108,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('reference', { type: 'boolean', default: true, describe: 'include the bare Node net echo server (the Node ceiling); --no-reference to skip' })
     .option('external', { type: 'boolean', default: true, describe: "include Python's socketserver echo (validation: a server this project did not write)" })
     .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model)' })
-    .option('target', { type: 'string', describe: 'bench a server that is already running, e.g. 10.0.0.5:7070 (another host: no server CPU/RSS)' })
+    .option('target', { type: 'string', describe: 'bench a server that is already running, e.g. 10.0.0.5:7070 (another host: server CPU/RSS only through --agent)' })
+    .option('agent', { type: 'string', array: true, describe: 'with --target: a `switchboard agent` HOST:PORT on a server host (repeat for several hosts); its CPU and RSS over the window become the cell\'s server figures' })
     .option('label', { type: 'string', default: 'remote', describe: 'row name for --target' })
     .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'results directory' })
     .option('server-flags', { type: 'string', describe: 'extra flags for every `switchboard serve`, e.g. "--threads 4"' })
@@ -122,7 +123,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .epilogue(
       'Exit codes: 0 run complete (failed cells are recorded with their error), 1 the harness failed, 2 bad usage.\n' +
         'Another host: start `switchboard serve --model M --host 0.0.0.0 --port 7070 --max-connections 10100 --idle-timeout 0` there,\n' +
-        'then run with --target HOST:7070 here. Server CPU/RSS cannot be read across hosts and are left empty.',
+        'then run with --target HOST:7070 here. Server CPU/RSS cannot be read across hosts: they are left empty, unless\n' +
+        '`switchboard agent --pid PID --host 0.0.0.0` runs on each server host and --agent HOST:9100 names it here.',
     )
     .strict()
     .help()
@@ -163,10 +165,13 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   if (a.target) {
     const m = /^(.+):(\d+)$/.exec(a.target);
     if (!m) return usage(`--target must be HOST:PORT, got ${a.target}`);
-    targets = [{ name: a.label, kind: 'remote', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }];
+    const agents = (a.agent ?? []).map(String);
+    for (const x of agents) if (!/^.+:\d+$/.test(x)) return usage(`--agent must be HOST:PORT, got ${x}`);
+    targets = [{ name: a.label, kind: 'remote', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), agents }];
   } else {
     const models = list(a.models);
     for (const m of models) if (!MODEL_NAMES.includes(m as never) && m !== REFERENCE_TARGET.name && m !== PYTHON_TARGET.name) return usage(`unknown model "${m}"; registered: ${MODEL_NAMES.join(', ')}`);
+    if (a.agent?.length) return usage('--agent needs --target (a local server is measured from /proc directly)');
     const chosen = models.length ? models : [...MODEL_NAMES];
     targets = [];
     if (a.reference || chosen.includes(REFERENCE_TARGET.name)) targets.push(REFERENCE_TARGET);

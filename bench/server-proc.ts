@@ -19,9 +19,11 @@ export interface Target {
   /** Row name in the report: the model name, `node-net-echo`, `python-socketserver`, or a label. */
   name: string;
   kind: TargetKind;
-  /** remote: where the server already runs (no process accounting). */
+  /** remote: where the server already runs (no process accounting unless `agents` are given). */
   host?: string;
   port?: number;
+  /** remote: `switchboard agent` endpoints (HOST:PORT) on the server hosts, asked for server CPU and RSS. */
+  agents?: string[];
   /** model: the src/cli.ts of another checkout to serve from (bench-ci's base build); default this one. */
   cli?: string;
 }

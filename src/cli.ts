@@ -158,10 +158,11 @@ function clientCommands(y: Argv<ClientArgs>) {
 // ── main ────────────────────────────────────────────────────────────────────────────────
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
-  if (argv[0] === 'bench' || argv[0] === 'recommend') {
+  const runners: Record<string, string> = { bench: '../bench/run.ts', recommend: '../bench/recommend/run.ts', agent: '../bench/agent.ts' };
+  if (argv[0] && Object.hasOwn(runners, argv[0])) {
     // The benchmark harness has its own flags (`switchboard bench --help`): hand everything over.
     const { spawnSync } = await import('node:child_process');
-    const run = new URL(argv[0] === 'bench' ? '../bench/run.ts' : '../bench/recommend/run.ts', import.meta.url).pathname;
+    const run = new URL(runners[argv[0]]!, import.meta.url).pathname;
     process.exitCode = spawnSync(process.execPath, [run, ...argv.slice(1)], { stdio: 'inherit' }).status ?? 1;
     return;
   }
@@ -196,7 +197,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .command('models', 'list the concurrency models', {}, () => console.log(modelList))
     .command('bench', 'run the benchmark harness (bench/run.ts; `switchboard bench --help` for its flags; --handler H --mix F for yours)', {}, () => {})
     .command('recommend', 'which model for your handler and traffic: profiles it, runs a targeted set of cells, prints a ready serve command with its evidence (`switchboard recommend --help`)', {}, () => {})
-    .demandCommand(1, 'name a command: serve, client, models, bench, recommend')
+    .command('agent', 'on a server\'s host: report its CPU and RSS to a benchmark run from another host (`switchboard agent --help`)', {}, () => {})
+    .demandCommand(1, 'name a command: serve, client, models, bench, recommend, agent')
     .strict()
     .recommendCommands()
     .help()

@@ -22,6 +22,15 @@ export function serveFlags(y: Argv) {
     .option('max-work', { type: 'number', default: D.maxWork, group: 'Limits:', describe: 'largest WORK iteration count' })
     .option('max-connections', { type: 'number', default: D.maxConnections, group: 'Limits:', describe: 'open connections before new ones get E_BUSY' })
     .option('max-connections-per-ip', { type: 'number', default: D.maxConnectionsPerIp, group: 'Limits:', describe: 'per client address (0 = off)' })
+    .option('proxy-protocol', {
+      type: 'boolean',
+      default: D.proxyProtocol,
+      group: 'Behind a load balancer:',
+      describe:
+        'every connection must start with a PROXY protocol v1 or v2 header (HAProxy send-proxy / send-proxy-v2); its source address is the client for ' +
+        '--max-connections-per-ip, logs and INFO. A connection without a valid header within --frame-timeout (or 1 KiB) is closed and counted, never handled. ' +
+        'Only for a port nothing but the proxy can reach: anyone who can connect can claim any address',
+    })
     .option('max-in-flight', { type: 'number', default: D.maxInFlight, group: 'Limits:', describe: 'unanswered requests per connection before reading pauses' })
     .option('queue', { type: 'number', default: D.queue, group: 'Limits:', describe: 'connections waiting for a thread/child before E_BUSY' })
     .option('idle-timeout', { type: 'number', default: seconds(D.idleTimeoutMs), group: 'Timeouts (seconds, 0 = off):', describe: 'close a connection that completes no request for this long' })
@@ -72,6 +81,7 @@ export function toServerOptions(a: ServeArgs): ServerOptions {
     maxWork: a['max-work'],
     maxConnections: a['max-connections'],
     maxConnectionsPerIp: a['max-connections-per-ip'],
+    proxyProtocol: a['proxy-protocol'],
     maxInFlight: a['max-in-flight'],
     queue: a.queue,
     queueTimeoutMs: toMs(a['queue-timeout']),

@@ -63,7 +63,7 @@ for (let k = 0; k < mix.kinds.length; k++) {
     if (calls >= WARMUP_CALLS && performance.now() - measuredFrom > budgetMs) break;
     if (performance.now() - t0 > budgetMs * 4 + 5000) break;
     const req = source.next();
-    const ctx: HandlerContext = { model: 'profile', pid: process.pid, threadId: 0, connection: 1, requests: calls + 1, maxWork: 10_000_000 };
+    const ctx: HandlerContext = { model: 'profile', pid: process.pid, threadId: 0, connection: 1, requests: calls + 1, maxWork: 10_000_000, peer: '127.0.0.1:0' };
     const start = performance.now();
     let answer: HandlerResult | null = null;
     let error: unknown = null;

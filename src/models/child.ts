@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { connectionLimits, type FilledServerOptions } from '../shared/config.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
-import { isMessage, type ClosedMessage, type ConnectionMessage, type StartupMessage, type ToWorker } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type ClosedMessage, type ConnectionMessage, type StartupMessage, type ToWorker } from '../shared/ipc.ts';
 import type { Logger } from '../shared/log.ts';
 
 export const CHILD_ENTRY = fileURLToPath(new URL('./process.child.ts', import.meta.url));
@@ -208,6 +208,10 @@ export class Child {
       this.#events.ready(this);
     } else if (isMessage(msg, 'pong')) {
       this.#lastPong = performance.now();
+    } else if (isMessage<AdmitMessage>(msg, 'admit')) {
+      const ticket = this.#tickets.get(msg.id);
+      const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
+      this.#send({ type: 'admitted', id: msg.id, refusal });
     }
   };
 

@@ -29,6 +29,7 @@ export class EventLoopModel extends ModelBase {
       connection: ticket.id,
       limits: this.#limits,
       counters: this.counters,
+      admit: (address) => ticket.admit(address),
     });
     this.#connections.add(conn);
     void conn.done.then((summary) => {

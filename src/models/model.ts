@@ -101,6 +101,7 @@ export abstract class ModelBase implements Model {
     const tracked: ConnectionTicket = {
       id: ticket.id,
       remoteAddress: ticket.remoteAddress,
+      admit: (address) => (open ? ticket.admit(address) : { code: 'E_SHUTTING_DOWN', message: 'connection already closed' }),
       closed: (summary) => {
         if (!open) return;
         open = false;

@@ -88,6 +88,7 @@ export class OffloadModel extends ModelBase {
       connection: ticket.id,
       limits: this.#limits,
       counters: this.counters,
+      admit: (address) => ticket.admit(address),
     });
     this.#connections.add(conn);
     void conn.done.then((summary) => {
@@ -108,7 +109,7 @@ export class OffloadModel extends ModelBase {
     const task: OffloadTask = {
       op,
       payload: bytes,
-      ctx: { model: ctx.model, connection: ctx.connection, requests: ctx.requests, maxWork: ctx.maxWork },
+      ctx: { model: ctx.model, connection: ctx.connection, requests: ctx.requests, maxWork: ctx.maxWork, peer: ctx.peer },
     };
     this.#inPool++;
     return this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(this.#onReply, this.#onPoolError);
@@ -155,7 +156,7 @@ export class OffloadModel extends ModelBase {
   }
 }
 
-const probe: OffloadTask = { op: -1, payload: new Uint8Array(0), ctx: { model: 'offload', connection: 0, requests: 0, maxWork: 1 } };
+const probe: OffloadTask = { op: -1, payload: new Uint8Array(0), ctx: { model: 'offload', connection: 0, requests: 0, maxWork: 1, peer: '' } };
 
 function fromReply(reply: OffloadReply): HandlerResult {
   if (reply.ok) return { op: reply.op, payload: reply.payload };

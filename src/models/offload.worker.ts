@@ -20,8 +20,8 @@ export default async function run(task: OffloadTask): Promise<unknown> {
   const payload = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   heartbeat.busy(1);
   try {
-    const { model, connection, requests, maxWork } = task.ctx;
-    const result = await handler(task.op, payload, { model, pid, threadId, connection, requests, maxWork });
+    const { model, connection, requests, maxWork, peer } = task.ctx;
+    const result = await handler(task.op, payload, { model, pid, threadId, connection, requests, maxWork, peer });
     const out = result?.payload;
     if (!(out instanceof Uint8Array) || !Number.isInteger(result.op)) {
       // Let the connection's own check answer E_INTERNAL with its usual message.

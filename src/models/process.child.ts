@@ -16,7 +16,7 @@ import { flushCompileCache } from 'node:module';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
-import { isMessage, type ClosedMessage, type ConnectionMessage, type FromWorker, type StartupMessage } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type ClosedMessage, type ConnectionMessage, type FromWorker, type StartupMessage } from '../shared/ipc.ts';
 import type { Logger } from '../shared/log.ts';
 
 /** After the parent is gone, connections get this long to finish before we exit anyway. */
@@ -55,7 +55,7 @@ function flushed(): Promise<void> {
 
 async function start(msg: StartupMessage): Promise<void> {
   startup = msg;
-  host = new ConnectionHost({ model: msg.model, handlerUrl: msg.handlerUrl, limits: msg.limits });
+  host = new ConnectionHost({ model: msg.model, handlerUrl: msg.handlerUrl, limits: msg.limits, ask: send });
   try {
     await host.load();
   } catch (err) {
@@ -103,6 +103,7 @@ process.on('message', (msg: unknown, handle: unknown) => {
   else if (isMessage<StartupMessage>(msg, 'startup')) void start(msg);
   else if (isMessage(msg, 'drain')) void drainAndExit(null);
   else if (isMessage(msg, 'ping')) send({ type: 'pong' });
+  else if (isMessage<AdmittedMessage>(msg, 'admitted')) host?.admitted(msg);
 });
 
 // Parent gone (exited, crashed, SIGKILLed): nobody will send a drain; finish briefly and leave.

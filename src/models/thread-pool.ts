@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
-import type { DrainMessage, PoolStartup, PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
@@ -29,7 +29,10 @@ export class ThreadPoolModel extends ModelBase {
   readonly #workerData: PoolStartup;
   readonly #watchdog: ThreadWatchdog;
   #pool!: Piscina;
+  /** Drains go out on it; with --proxy-protocol and --max-connections-per-ip, admissions go both ways. */
   #drains: BroadcastChannel | null = null;
+  /** limits.admitPeer: the tickets of connections now in the pool, so a worker's AdmitMessage finds its own. */
+  readonly #inPool = new Map<number, ConnectionTicket>();
   #died = 0; // connections lost with their thread
   #running = 0; // connection tasks given to piscina (≤ capacity until a drain: piscina's own queue stays empty)
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
@@ -82,6 +85,14 @@ export class ThreadPoolModel extends ModelBase {
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
     this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
+    this.#drains.onmessage = (event) => {
+      const msg = (event as MessageEvent).data;
+      if (!isMessage<AdmitMessage>(msg, 'admit')) return;
+      const ticket = this.#inPool.get(msg.id);
+      const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
+      this.#drains?.postMessage({ type: 'admitted', id: msg.id, refusal } satisfies AdmittedMessage);
+    };
+    (this.#drains as unknown as { unref(): void }).unref();
     // Ready handshake: one ping per thread (the balancer gives each to an idle thread) proves
     // the handler loads and has every thread warm before we listen. Its answer times that
     // thread's start-up (the threads start together); replacements piscina starts later are not timed.
@@ -113,7 +124,9 @@ export class ThreadPoolModel extends ModelBase {
   #run(socket: Socket, ticket: ConnectionTicket): void {
     this.#running++;
     const task: PoolTask = { type: 'connection', id: ticket.id, socket };
-    this.#pool.run(task, { transferList: [socket] as never }).then(
+    const admitting = this.ctx.options.proxyProtocol && this.ctx.options.maxConnectionsPerIp > 0;
+    if (admitting) this.#inPool.set(ticket.id, ticket);
+    this.#pool.run(task, { transferList: [socket] as never }).finally(() => admitting && this.#inPool.delete(ticket.id)).then(
       (summary: ConnectionSummary) => {
         this.addSummary(summary);
         ticket.closed(summary);

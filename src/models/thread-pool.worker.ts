@@ -6,18 +6,25 @@ import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
-import { isMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 
 const startup = workerData as PoolStartup;
-const host = new ConnectionHost({ model: startup.model, handlerUrl: startup.handlerUrl, limits: startup.limits });
+// Drain: threads already running hear it on the channel; one started later (a replacement for
+// a dead thread) sees the shared flag when its next connection arrives. Admissions (see
+// AdmitMessage) use the same channel: piscina owns this thread's parentPort.
+const drains = new BroadcastChannel(startup.drainChannel);
+const host = new ConnectionHost({
+  model: startup.model,
+  handlerUrl: startup.handlerUrl,
+  limits: startup.limits,
+  ask: (message) => drains.postMessage(message),
+});
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
-
-// Drain: threads already running hear it on the channel; one started later (a replacement for
-// a dead thread) sees the shared flag when its next connection arrives.
-const drains = new BroadcastChannel(startup.drainChannel);
 drains.onmessage = (event) => {
-  if (isMessage<DrainMessage>((event as MessageEvent).data, 'drain')) void host.drain();
+  const msg = (event as MessageEvent).data;
+  if (isMessage<DrainMessage>(msg, 'drain')) void host.drain();
+  else if (isMessage<AdmittedMessage>(msg, 'admitted')) host.admitted(msg);
 };
 (drains as unknown as { unref(): void }).unref();
 

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
-import { isMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type AdmittedMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
@@ -191,6 +191,10 @@ export class ThreadModel extends ModelBase {
     worker.on('message', (msg: unknown) => {
       if (isMessage(msg, 'ready')) this.#onReady(slot);
       else if (isMessage<ClosedMessage>(msg, 'closed')) slot.summary = msg.summary;
+      else if (isMessage<AdmitMessage>(msg, 'admit')) {
+        const refusal = slot.ticket?.id === msg.id ? slot.ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
+        worker.postMessage({ type: 'admitted', id: msg.id, refusal } satisfies AdmittedMessage);
+      }
     });
     // An uncaught error ends the thread; 'exit' follows and does the bookkeeping.
     worker.on('error', (err: Error) => {

@@ -5,11 +5,16 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
-import { isMessage, type ClosedMessage, type DrainMessage, type ReadyMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type ClosedMessage, type DrainMessage, type ReadyMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 
 const port = parentPort!;
 const startup = workerData as StartupMessage;
-const host = new ConnectionHost({ model: startup.model, handlerUrl: startup.handlerUrl, limits: startup.limits });
+const host = new ConnectionHost({
+  model: startup.model,
+  handlerUrl: startup.handlerUrl,
+  limits: startup.limits,
+  ask: (message) => port.postMessage(message),
+});
 // A handler that fails to load throws here: the thread dies before 'ready' and the model sees why.
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
@@ -25,6 +30,8 @@ port.on('message', (msg: unknown) => {
       // whose peer reset). Messages posted before exit are delivered before the 'exit' event.
       process.exit(0);
     });
+  } else if (isMessage<AdmittedMessage>(msg, 'admitted')) {
+    host.admitted(msg);
   } else if (isMessage<DrainMessage>(msg, 'drain')) {
     if (!serving) process.exit(0); // an idle spare: nothing to finish
     void host.drain();

@@ -4,7 +4,7 @@
 // socket to a worker thread or a child process untouched.
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { FilledServerOptions } from './config.ts';
-import { refuseConnection, type ConnectionSummary } from './connection.ts';
+import { refuseConnection, type CloseReason, type ConnectionSummary, type Refusal } from './connection.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 
@@ -17,6 +17,12 @@ export interface ConnectionTicket {
   closed(summary?: Partial<ConnectionSummary>): void;
   /** Turn the connection away with an ERROR frame (the socket must still be unread and here). */
   refuse(socket: Socket, code: ErrorCode, message: string): void;
+  /**
+   * --proxy-protocol with --max-connections-per-ip: count this connection against the client
+   * its PROXY header named (the TCP peer is the proxy). Null admits; a refusal is already
+   * counted, and the connection answers it and closes. At most once per connection.
+   */
+  admit(address: string): Refusal;
 }
 
 export interface ConnectionSink {
@@ -27,6 +33,8 @@ export interface AcceptStats {
   accepted: number;
   active: number;
   refused: number;
+  /** --proxy-protocol: connections closed for a missing, malformed, oversized or late header. */
+  badProxyHeader: number;
 }
 
 export class AcceptLoop {
@@ -38,6 +46,7 @@ export class AcceptLoop {
   #nextId = 1;
   #active = 0;
   #refused = 0;
+  #badProxy = 0;
 
   constructor(sink: ConnectionSink, options: FilledServerOptions, log: Logger) {
     this.#sink = sink;
@@ -66,42 +75,52 @@ export class AcceptLoop {
   }
 
   stats(): AcceptStats {
-    return { accepted: this.#nextId - 1, active: this.#active, refused: this.#refused };
+    return { accepted: this.#nextId - 1, active: this.#active, refused: this.#refused, badProxyHeader: this.#badProxy };
   }
 
   #onConnection = (socket: Socket): void => {
     const id = this.#nextId++;
     const ip = socket.remoteAddress ?? '';
-    const { maxConnections, maxConnectionsPerIp } = this.#options;
+    const { maxConnections, proxyProtocol } = this.#options;
     if (this.#active >= maxConnections) {
       this.#refused++;
       refuseConnection(socket, 'E_BUSY', `server at its limit of ${maxConnections} connections`);
       return;
     }
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    if (maxConnectionsPerIp > 0 && fromIp >= maxConnectionsPerIp) {
-      this.#refused++;
-      refuseConnection(socket, 'E_BUSY', `limit of ${maxConnectionsPerIp} connections per client address reached`);
-      return;
+    // Behind a PROXY-protocol balancer every TCP peer is the balancer: clients are counted when
+    // their connection's header names them (ticket.admit), not here.
+    let counted: string | null = null;
+    if (!proxyProtocol) {
+      const refusal = this.#countPeer(ip);
+      if (refusal) {
+        refuseConnection(socket, refusal.code, refusal.message);
+        return;
+      }
+      counted = ip;
     }
     this.#active++;
-    this.#perIp.set(ip, fromIp + 1);
     let open = true;
     const ticket: ConnectionTicket = {
       id,
       remoteAddress: ip,
-      closed: () => {
+      closed: (summary) => {
         if (!open) return;
         open = false;
         this.#active--;
-        const left = (this.#perIp.get(ip) ?? 1) - 1;
-        if (left > 0) this.#perIp.set(ip, left);
-        else this.#perIp.delete(ip);
+        if (summary?.reason) this.#onClosedBecause(summary.reason);
+        if (counted !== null) this.#uncountPeer(counted);
+        counted = null;
       },
       refuse: (s, code, message) => {
         ticket.closed();
         this.#refused++;
         refuseConnection(s, code, message);
+      },
+      admit: (address) => {
+        if (!open || counted !== null) return null;
+        const refusal = this.#countPeer(address);
+        if (!refusal) counted = address;
+        return refusal;
       },
     };
     try {
@@ -113,4 +132,26 @@ export class AcceptLoop {
       socket.destroy();
     }
   };
+
+  /** --max-connections-per-ip: counts one more connection from `address`, or refuses it (counted). */
+  #countPeer(address: string): Refusal {
+    const limit = this.#options.maxConnectionsPerIp;
+    const from = this.#perIp.get(address) ?? 0;
+    if (limit > 0 && from >= limit) {
+      this.#refused++;
+      return { code: 'E_BUSY', message: `limit of ${limit} connections per client address reached` };
+    }
+    this.#perIp.set(address, from + 1);
+    return null;
+  }
+
+  #uncountPeer(address: string): void {
+    const left = (this.#perIp.get(address) ?? 1) - 1;
+    if (left > 0) this.#perIp.set(address, left);
+    else this.#perIp.delete(address);
+  }
+
+  #onClosedBecause(reason: CloseReason): void {
+    if (reason === 'bad-proxy') this.#badProxy++;
+  }
 }

@@ -33,8 +33,8 @@ export function handle(op: number, payload: Buffer, ctx: HandlerContext): Handle
     }
     case Op.INFO: {
       if (payload.length !== 0) throw new ProtocolError('E_BAD_ARGS', 'INFO takes no payload');
-      const { model, pid, threadId, connection, requests } = ctx;
-      return { op, payload: Buffer.from(JSON.stringify({ model, pid, threadId, connection, requests })) };
+      const { model, pid, threadId, connection, requests, peer } = ctx;
+      return { op, payload: Buffer.from(JSON.stringify({ model, pid, threadId, connection, requests, peer })) };
     }
     default:
       throw new ProtocolError('E_UNKNOWN_OP', `unknown op 0x${op.toString(16).padStart(2, '0')}`);

@@ -26,6 +26,12 @@ export interface ServerOptions {
   // Accept loop.
   maxConnections?: number;
   maxConnectionsPerIp?: number;
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2, HAProxy's `send-proxy` /
+   * `send-proxy-v2`): its source address is the client's, for --max-connections-per-ip, logs
+   * and INFO. Only for a server that nothing but the proxy can reach.
+   */
+  proxyProtocol?: boolean;
   drainTimeoutMs?: number;
 
   // Thread models.
@@ -79,6 +85,7 @@ export const DEFAULT_OPTIONS: FilledServerOptions = Object.freeze({
   maxInFlight: 1024,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxConnectionsPerIp: 0,
+  proxyProtocol: false,
   drainTimeoutMs: 10_000,
   threads: cores,
   maxThreads: 256,
@@ -104,11 +111,20 @@ export interface ConnectionLimits {
   frameTimeoutMs: number;
   requestTimeoutMs: number;
   maxInFlight: number;
+  /** Read a PROXY protocol header before the first frame (--proxy-protocol). */
+  proxyProtocol: boolean;
+  /**
+   * Ask the accept loop to admit the header's source address before serving (its per-address
+   * count): only when both --proxy-protocol and --max-connections-per-ip are on, since the TCP
+   * peer is then the proxy and the accept loop could not count clients when it accepted.
+   */
+  admitPeer: boolean;
 }
 
 export function connectionLimits(o: FilledServerOptions): ConnectionLimits {
-  const { maxFrame, maxWork, idleTimeoutMs, frameTimeoutMs, requestTimeoutMs, maxInFlight } = o;
-  return { maxFrame, maxWork, idleTimeoutMs, frameTimeoutMs, requestTimeoutMs, maxInFlight };
+  const { maxFrame, maxWork, idleTimeoutMs, frameTimeoutMs, requestTimeoutMs, maxInFlight, proxyProtocol } = o;
+  const admitPeer = proxyProtocol && o.maxConnectionsPerIp > 0;
+  return { maxFrame, maxWork, idleTimeoutMs, frameTimeoutMs, requestTimeoutMs, maxInFlight, proxyProtocol, admitPeer };
 }
 
 type Rule = (v: unknown) => boolean;
@@ -127,6 +143,7 @@ const RULES: { [K in keyof FilledServerOptions]: [Rule, string] } = {
   maxInFlight: [int(1), 'a positive integer'],
   maxConnections: [int(1), 'a positive integer'],
   maxConnectionsPerIp: [int(0), 'a non-negative integer (0 = off)'],
+  proxyProtocol: [(v) => typeof v === 'boolean', 'true or false'],
   drainTimeoutMs: [int(0), 'a non-negative integer'],
   threads: [int(1, 1024), 'an integer 1..1024'],
   maxThreads: [int(1, 65536), 'an integer 1..65536'],

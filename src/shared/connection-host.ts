@@ -4,14 +4,17 @@
 // adapters from their transport (postMessage, piscina task, IPC) onto this class.
 import type { Socket } from 'node:net';
 import type { ConnectionLimits } from './config.ts';
-import { serveConnection, type Connection, type ConnectionCounters, type ConnectionSummary } from './connection.ts';
+import { serveConnection, type Connection, type ConnectionCounters, type ConnectionSummary, type Refusal } from './connection.ts';
 import { SwitchboardError } from './errors.ts';
 import { loadHandler, type Handler } from './handler.ts';
+import type { AdmitMessage, AdmittedMessage } from './ipc.ts';
 
 export interface HostOptions {
   model: string;
   handlerUrl: string;
   limits: ConnectionLimits;
+  /** limits.admitPeer: sends an AdmitMessage to the main side; its answer comes back through admitted(). */
+  ask?: (message: AdmitMessage) => void;
 }
 
 export class ConnectionHost {
@@ -22,6 +25,7 @@ export class ConnectionHost {
   #handler: Handler | null = null;
   #draining = false;
   #onEmpty: (() => void) | null = null;
+  readonly #asking = new Map<number, (refusal: Refusal) => void>();
 
   constructor(options: HostOptions) {
     this.options = options;
@@ -49,6 +53,7 @@ export class ConnectionHost {
       connection,
       limits: this.options.limits,
       counters: this.counters,
+      admit: (address) => this.#ask(connection, address),
     });
     this.#connections.add(conn);
     if (this.#draining) conn.drain();
@@ -56,6 +61,22 @@ export class ConnectionHost {
       this.#connections.delete(conn);
       if (this.#connections.size === 0) this.#onEmpty?.();
       return summary;
+    });
+  }
+
+  /** The main side's answer to an AdmitMessage this host sent (unknown ids are ignored). */
+  admitted(message: AdmittedMessage): void {
+    const resolve = this.#asking.get(message.id);
+    this.#asking.delete(message.id);
+    resolve?.(message.refusal);
+  }
+
+  #ask(id: number, address: string): Refusal | Promise<Refusal> {
+    const send = this.options.ask;
+    if (!send) return null; // this transport has nobody to ask: serve (the limit is not enforced)
+    return new Promise((resolve) => {
+      this.#asking.set(id, resolve);
+      send({ type: 'admit', id, address });
     });
   }
 

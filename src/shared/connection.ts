@@ -15,6 +15,7 @@ import { errorCodeOf, type ErrorCode } from './errors.ts';
 import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
 import type { Handler, HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
+import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.ts';
 
 export type CloseReason =
   | 'eof' // the peer half-closed; we answered everything and closed
@@ -23,13 +24,20 @@ export type CloseReason =
   | 'bad-frame' // fatal framing error (L = 0, L > max-frame)
   | 'frame-timeout' // --frame-timeout: a started frame did not complete in time
   | 'drained' // graceful shutdown
+  | 'bad-proxy' // --proxy-protocol: the header was missing, malformed, oversized or late
+  | 'refused' // --proxy-protocol: the client it named is over --max-connections-per-ip
   | 'destroyed'; // forced close
 
 export interface ConnectionSummary {
   requests: number;
   errors: number;
   reason: CloseReason;
+  /** --proxy-protocol: the client the header named (address:port), for the accept side's logs. */
+  peer?: string;
 }
+
+/** Why a client named by a PROXY header was turned away (null: admitted). */
+export type Refusal = { code: ErrorCode; message: string } | null;
 
 /** Running totals a model keeps across its connections; serveConnection adds to them live. */
 export interface ConnectionCounters {
@@ -44,6 +52,18 @@ export interface ServeOptions {
   connection: number;
   limits: ConnectionLimits;
   counters?: ConnectionCounters;
+  /**
+   * limits.admitPeer: asks the accept loop whether the client a PROXY header named may be served
+   * (its per-address count); reading waits for the answer. In-process it answers at once; a
+   * worker or child asks over its channel to the main thread.
+   */
+  admit?: (address: string) => Refusal | Promise<Refusal>;
+}
+
+/** `host:port`, IPv6 in brackets: how INFO and the logs name a peer. */
+export function formatPeer(address: string | undefined, port: number | undefined): string {
+  if (!address) return '';
+  return `${address.includes(':') ? `[${address}]` : address}:${port ?? 0}`;
 }
 
 /**
@@ -77,6 +97,14 @@ export class Connection {
   readonly #counters: ConnectionCounters;
   readonly #model: string;
   readonly #connection: number;
+  readonly #admit: ServeOptions['admit'];
+  /** INFO's `peer`: the TCP peer, or the client a PROXY header named. */
+  #peer: string;
+  /** --proxy-protocol: header bytes received so far (null once the header is read, or when off). */
+  #proxy: Buffer | null;
+  /** Waiting for the accept loop to admit the client the header named: not reading. */
+  #admitting = false;
+  #held: Buffer[] = [];
 
   #queue: Slot[] = [];
   #head = 0;
@@ -107,6 +135,9 @@ export class Connection {
     this.#counters = options.counters ?? { requests: 0, errors: 0 };
     this.#model = options.model;
     this.#connection = options.connection;
+    this.#admit = options.limits.admitPeer ? options.admit : undefined;
+    this.#peer = formatPeer(socket.remoteAddress, socket.remotePort);
+    this.#proxy = options.limits.proxyProtocol ? Buffer.alloc(0) : null;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
 
     // Half-close support: when the peer shuts down its side we still owe it answers.
@@ -123,6 +154,11 @@ export class Connection {
     }
     if (this.#limits.idleTimeoutMs > 0) {
       this.#idleTimer = setTimeout(this.#onIdle, this.#limits.idleTimeoutMs).unref();
+    }
+    // The header is bounded in time like a frame: a peer that connects and says nothing (or
+    // dribbles) cannot hold the slot past --frame-timeout.
+    if (this.#proxy && this.#limits.frameTimeoutMs > 0) {
+      this.#frameTimer = setTimeout(this.#onHeaderTimeout, this.#limits.frameTimeoutMs).unref();
     }
     this.#updateReading();
   }
@@ -171,11 +207,17 @@ export class Connection {
 
   // ── reading ────────────────────────────────────────────────────────────────────────────
 
-  #onData = (chunk: Buffer): void => {
+  #onData = (input: Buffer): void => {
     // Lingering after our FIN: discard. (While closing we have paused, so nothing arrives.)
     if (this.#finished || this.#closing) return;
-    const socket = this.#socket;
+    if (this.#admitting) {
+      this.#held.push(input); // a chunk the stream had already read when we paused
+      return;
+    }
     if (this.#draining) this.#readAt = performance.now();
+    const chunk = this.#proxy ? this.#readProxyHeader(input) : input;
+    if (!chunk || chunk.length === 0) return;
+    const socket = this.#socket;
     socket.cork();
     this.#framesThisPush = 0;
     const err = this.#decoder.push(chunk, this.#onFrame);
@@ -187,6 +229,68 @@ export class Connection {
     }
     socket.uncork();
     this.#updateReading();
+  };
+
+  /**
+   * --proxy-protocol: collects the header (re-parsing what has arrived; it is at most
+   * MAX_PROXY_HEADER bytes) and returns the bytes after it, or null while it is incomplete, bad,
+   * or its client is being admitted. Nothing reaches the decoder, let alone the handler, before
+   * a whole valid header.
+   */
+  #readProxyHeader(chunk: Buffer): Buffer | null {
+    const bytes = this.#proxy!.length === 0 ? chunk : Buffer.concat([this.#proxy!, chunk]);
+    const parsed = parseProxyHeader(bytes, MAX_PROXY_HEADER);
+    if (parsed.state === 'incomplete') {
+      this.#proxy = bytes === chunk ? Buffer.from(chunk) : bytes;
+      return null;
+    }
+    this.#proxy = null;
+    this.#clearFrameTimer();
+    if (parsed.state === 'error') {
+      this.#failHeader('E_BAD_FRAME', `bad PROXY protocol header: ${parsed.reason}`);
+      return null;
+    }
+    const { source } = parsed.header;
+    // LOCAL (the proxy's own health check) and UNKNOWN name no client: the TCP peer stands.
+    if (source) this.#peer = formatPeer(source.address, source.port);
+    const rest = bytes.subarray(parsed.header.length);
+    if (!this.#admit || !source) return rest;
+    this.#admitting = true;
+    this.#updateReading();
+    const decided = (refusal: Refusal): void => {
+      this.#admitting = false;
+      if (this.#finished || this.#closing || this.#socket.destroyed) return;
+      if (refusal) {
+        this.#respondError(refusal.code, refusal.message);
+        this.#closeAfterFlush('refused');
+        return;
+      }
+      const held = this.#held;
+      this.#held = [];
+      for (const b of [rest, ...held]) if (b.length) this.#onData(b);
+      this.#updateReading();
+    };
+    let answer: Refusal | Promise<Refusal>;
+    try {
+      answer = this.#admit(source.address);
+    } catch {
+      answer = { code: 'E_INTERNAL', message: 'could not admit the connection' };
+    }
+    if (answer && typeof (answer as Promise<Refusal>).then === 'function') {
+      (answer as Promise<Refusal>).then(decided, () => decided({ code: 'E_SHUTTING_DOWN', message: 'server is shutting down' }));
+    } else decided(answer as Refusal);
+    return null;
+  }
+
+  #failHeader(code: ErrorCode, message: string): void {
+    this.#proxy = null;
+    this.#respondError(code, message);
+    this.#closeAfterFlush('bad-proxy');
+  }
+
+  #onHeaderTimeout = (): void => {
+    this.#frameTimer = null;
+    if (this.#proxy) this.#failHeader('E_TIMEOUT', `no whole PROXY protocol header within ${this.#limits.frameTimeoutMs} ms`);
   };
 
   #onFrame = (op: number, payload: Buffer): void => {
@@ -206,6 +310,7 @@ export class Connection {
         connection: this.#connection,
         requests,
         maxWork: this.#limits.maxWork,
+        peer: this.#peer,
       });
     } catch (err) {
       this.#respondFailure(err);
@@ -244,7 +349,8 @@ export class Connection {
     // An incomplete trailing frame is dropped; every complete request still gets its answer.
     this.#peerEnded = true;
     this.#clearFrameTimer();
-    if (!this.#finished) this.#closeAfterFlush('eof');
+    if (this.#proxy && !this.#finished) this.#failHeader('E_BAD_FRAME', 'connection ended before a whole PROXY protocol header');
+    else if (!this.#finished) this.#closeAfterFlush('eof');
   };
 
   #onDrain = (): void => {
@@ -254,7 +360,11 @@ export class Connection {
 
   #updateReading(): void {
     const want =
-      !this.#closing && !this.#peerEnded && !this.#writeBlocked && this.#queue.length - this.#head < this.#limits.maxInFlight;
+      !this.#closing &&
+      !this.#peerEnded &&
+      !this.#admitting &&
+      !this.#writeBlocked &&
+      this.#queue.length - this.#head < this.#limits.maxInFlight;
     if (want === this.#reading) return;
     this.#reading = want;
     // --frame-timeout bounds how long the *peer* takes to finish a frame: while we are not
@@ -378,7 +488,7 @@ export class Connection {
 
   #armFrameTimer(): void {
     const limit = this.#limits.frameTimeoutMs;
-    if (limit <= 0) return;
+    if (limit <= 0 || this.#proxy) return; // the header's own timer runs until it is read
     if (this.#decoder.pendingBytes === 0) {
       this.#clearFrameTimer();
     } else if (!this.#frameTimer) {
@@ -413,7 +523,9 @@ export class Connection {
   #onClose = (): void => {
     this.#clearTimers();
     this.#reason ??= this.#peerEnded ? 'eof' : 'reset';
-    this.#resolve({ requests: this.#requests, errors: this.#errors, reason: this.#reason });
+    const summary: ConnectionSummary = { requests: this.#requests, errors: this.#errors, reason: this.#reason };
+    if (this.#limits.proxyProtocol) summary.peer = this.#peer;
+    this.#resolve(summary);
   };
 }
 

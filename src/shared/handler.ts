@@ -16,6 +16,11 @@ export interface HandlerContext {
   readonly requests: number;
   /** Upper bound for WORK's iteration count (`--max-work`). */
   readonly maxWork: number;
+  /**
+   * The client as `address:port` (IPv6 in brackets): the TCP peer, or with --proxy-protocol the
+   * source the PROXY header named ('' if the socket had already gone).
+   */
+  readonly peer: string;
 }
 
 export interface HandlerResult {

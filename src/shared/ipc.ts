@@ -3,7 +3,7 @@
 // Sockets never appear inside a message body: they travel in the transfer list
 // (worker_threads) or as the sendHandle (child_process) beside it.
 import type { ConnectionLimits } from './config.ts';
-import type { ConnectionSummary } from './connection.ts';
+import type { ConnectionSummary, Refusal } from './connection.ts';
 
 /** Sent once, right after a worker/child starts: what to serve and how. */
 export interface StartupMessage {
@@ -39,6 +39,23 @@ export interface ClosedMessage {
   summary: ConnectionSummary;
 }
 
+/**
+ * worker/child → main (--proxy-protocol with --max-connections-per-ip): may connection `id`,
+ * whose PROXY header named `address`, be served? Only the accept loop counts clients.
+ */
+export interface AdmitMessage {
+  type: 'admit';
+  id: number;
+  address: string;
+}
+
+/** main → worker/child: the answer to an AdmitMessage (refusal null: serve it). */
+export interface AdmittedMessage {
+  type: 'admitted';
+  id: number;
+  refusal: Refusal;
+}
+
 // ── worker_threads models (thread, thread-pool, offload) ──────────────────────────────────
 // worker_threads cannot send a handle "beside" a message: it must sit inside the posted value
 // and in the transfer list. These shapes name that value; nothing else of the socket is read.
@@ -64,7 +81,7 @@ export interface OffloadTask {
   /** The request's op; −1 is the start-up ping (answered without calling the handler). */
   op: number;
   payload: Uint8Array;
-  ctx: { model: string; connection: number; requests: number; maxWork: number };
+  ctx: { model: string; connection: number; requests: number; maxWork: number; peer: string };
 }
 
 /** An offload reply: errors cross the thread boundary as data, with their protocol code. */
@@ -81,8 +98,8 @@ export interface PongMessage {
   type: 'pong';
 }
 
-export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage | PingMessage;
-export type FromWorker = ReadyMessage | ClosedMessage | PongMessage;
+export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage | PingMessage | AdmittedMessage;
+export type FromWorker = ReadyMessage | ClosedMessage | PongMessage | AdmitMessage;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

@@ -25,6 +25,8 @@ const LIMITS: ConnectionLimits = {
   frameTimeoutMs: 0,
   requestTimeoutMs: 0,
   maxInFlight: 1024,
+  proxyProtocol: false,
+  admitPeer: false,
 };
 
 interface Served {
@@ -386,7 +388,7 @@ describe('handler results and failures', () => {
     peer.send(0x42);
     peer.send(Op.INFO);
     const [info1, ok, tooMuch, slept, unknown, info6] = await peer.frameCount(6);
-    const self = { model: 'unit', pid: process.pid, threadId, connection: 42 };
+    const self = { model: 'unit', pid: process.pid, threadId, connection: 42, peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) };
     expect(JSON.parse(text(info1))).toEqual({ ...self, requests: 1 });
     expect(ok!.op).toBe(Op.WORK);
     expect(ok!.payload.equals(workDigest(3, Buffer.from('seed')))).toBe(true);

@@ -6,7 +6,7 @@
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { onTestFinished } from 'vitest';
 import type { ConnectionTicket } from '../../src/shared/accept-loop.ts';
-import { refuseConnection, type ConnectionSummary } from '../../src/shared/connection.ts';
+import { refuseConnection, type ConnectionSummary, type Refusal } from '../../src/shared/connection.ts';
 import type { ErrorCode } from '../../src/shared/errors.ts';
 import type { Handler, HandlerContext, HandlerResult } from '../../src/shared/handler.ts';
 import { FrameDecoder, Op, encodeFrame, parseError, type Frame } from '../../src/shared/protocol.ts';
@@ -195,6 +195,9 @@ export class FakeTicket implements ConnectionTicket {
   closed = (summary?: Partial<ConnectionSummary>): void => {
     this.calls.push({ type: 'closed', summary });
   };
+
+  /** Admits every address (the accept loop's per-address count is tested on the real loop). */
+  admit = (): Refusal => null;
 
   refuse = (socket: Socket, code: ErrorCode, message: string): void => {
     this.calls.push({ type: 'refuse', socket, code, message });
