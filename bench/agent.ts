@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     process.exit(3);
   });
   const addr = server.address() as { address: string; port: number };
-  console.log(`switchboard agent on http://${addr.address}:${addr.port}/sample watching ${pids.join(', ')}`);
+  console.log(`switchboard agent listening on ${addr.address}:${addr.port} (GET /sample), watching ${pids.join(", ")}`);
   const stop = () => server.close(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

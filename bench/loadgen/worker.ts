@@ -275,6 +275,8 @@ class Active {
   due = 0;
   interval = 0;
   reconnecting = false;
+  /** The server answered E_SHUTTING_DOWN (draining): send nothing more here, close, reconnect. */
+  goingAway = false;
   readonly index: number;
 
   constructor(index: number) {
@@ -354,6 +356,15 @@ class Active {
     }
     const end = nowMs();
     if (req ? checkMix(req, op, payload, start) : check(op, payload, kind, start)) record(start, end, payload.length, this.index, req ? kind : -1);
+    // E_SHUTTING_DOWN is the server's "go away": the request was not processed and this
+    // connection will close. Like an HTTP/2 client after GOAWAY, stop sending on it, close it once
+    // nothing is outstanding, and carry on over a new connection (onClose reconnects).
+    if (op === 0xff && !this.goingAway && payload.subarray(0, 15).toString('latin1') === 'E_SHUTTING_DOWN') this.goingAway = true;
+    if (this.goingAway) {
+      if (this.starts.length === 0) this.sock?.end();
+      if (stopping && this.starts.length === 0) checkDrained();
+      return;
+    }
     if (cfg.mode === 'closed') {
       if (!stopping && end < schedule!.measureTo) this.send(nowMs());
     } else {
@@ -380,6 +391,9 @@ class Active {
     // The server dropped us (limit, recycle, crash): reconnect after a pause, inside the run only.
     if (schedule && nowMs() < schedule.measureTo && !this.reconnecting) {
       this.reconnecting = true;
+      // Told to go away: the server is fine, only this connection ends, so reconnect at once.
+      const pauseMs = this.goingAway ? 0 : 100;
+      this.goingAway = false;
       setTimeout(async () => {
         const s = await connect((err) => {
           counters.connectFailed++;
@@ -392,7 +406,7 @@ class Active {
         this.attach(s);
         if (cfg.mode === 'closed') for (let i = 0; i < cfg.pipeline; i++) this.send(nowMs());
         else pumpOpen(this);
-      }, 100).unref();
+      }, pauseMs).unref();
     }
   }
 }

@@ -72,8 +72,15 @@ export function formatPeer(address: string | undefined, port: number | undefined
  * kernel's buffer at the signal get read and answered however busy the loop is.
  */
 export const DRAIN_GRACE_MS = 50;
-/** …but a peer that keeps sending is cut off (E_SHUTTING_DOWN) after this. */
+/** …but a peer that keeps sending is cut off after this: its requests from then on get E_SHUTTING_DOWN. */
 export const DRAIN_GRACE_MAX_MS = 500;
+/**
+ * How long a cut-off connection keeps reading (and refusing) before our FIN. E_SHUTTING_DOWN says
+ * "not processed, retry elsewhere", like HTTP/2's GOAWAY: a client that heeds it closes at once
+ * and loses nothing. Closing without reading would discard the request already in flight (a
+ * closed-loop client always has one), and the client could not tell whether it ran.
+ */
+export const DRAIN_REFUSE_MS = 500;
 /** After we send FIN we read and discard until the peer's FIN, so unread input never turns our close into a reset. */
 export const LINGER_MS = 2_000;
 
@@ -176,6 +183,7 @@ export class Connection {
     if (this.#draining || this.#closing || this.#finished) return;
     this.#draining = true;
     const started = performance.now();
+    let refusingSince = 0;
     const check = () => {
       this.#otherTimer = null;
       // Decide after the loop's poll phase: whatever the kernel holds for this socket now is
@@ -190,10 +198,19 @@ export class Connection {
         // gets DRAIN_GRACE_MAX_MS to show a first byte; an idle one closes that much later.
         const unheard = this.#readAt === 0 && now - started < DRAIN_GRACE_MAX_MS;
         const quiet = now - this.#readAt >= graceMs && (this.#reading || this.#peerEnded) && !unheard;
-        if (quiet || now - started >= DRAIN_GRACE_MAX_MS) {
+        if (quiet || (this.#refusing && now - refusingSince >= DRAIN_REFUSE_MS)) {
           this.#refusing = true;
           this.#closeAfterFlush('drained');
-        } else this.#otherTimer = setTimeout(check, graceMs).unref();
+          return;
+        }
+        if (!this.#refusing && now - started >= DRAIN_GRACE_MAX_MS) {
+          // Cut off: from here every request gets E_SHUTTING_DOWN, until the peer goes quiet or
+          // closes (it heeded the refusal) or DRAIN_REFUSE_MS pass.
+          this.#refusing = true;
+          this.#reason ??= 'drained';
+          refusingSince = now;
+        }
+        this.#otherTimer = setTimeout(check, graceMs).unref();
       });
     };
     this.#otherTimer = setTimeout(check, graceMs).unref();

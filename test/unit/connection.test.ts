@@ -7,6 +7,7 @@ import { handle, workDigest } from '../../src/shared/builtin-handler.ts';
 import type { ConnectionLimits } from '../../src/shared/config.ts';
 import {
   DRAIN_GRACE_MAX_MS,
+  DRAIN_REFUSE_MS,
   LINGER_MS,
   serveConnection,
   type Connection,
@@ -508,35 +509,63 @@ describe('drain', () => {
     };
   }
 
-  it(`cuts off a peer that keeps sending by DRAIN_GRACE_MAX_MS (${DRAIN_GRACE_MAX_MS} ms), answering in order all it read`, async () => {
+  it(`cuts off a peer that keeps sending by DRAIN_GRACE_MAX_MS (${DRAIN_GRACE_MAX_MS} ms): all it read before is answered in order, the rest E_SHUTTING_DOWN, then FIN`, async () => {
     const { peer, conn, done } = await serve();
     const stop = keepSending(peer);
     await peer.frameCount(1);
     const t0 = performance.now();
     conn.drain();
-    await peer.untilEnded(DRAIN_GRACE_MAX_MS + 3_000);
+    await peer.untilEnded(DRAIN_GRACE_MAX_MS + DRAIN_REFUSE_MS + 3_000);
     const sent = stop();
-    expect(performance.now() - t0).toBeLessThan(DRAIN_GRACE_MAX_MS + 2_500);
-    const answered = peer.frames.map(text);
+    // A peer that ignores E_SHUTTING_DOWN is refused for DRAIN_REFUSE_MS more, then closed.
+    expect(performance.now() - t0).toBeLessThan(DRAIN_GRACE_MAX_MS + DRAIN_REFUSE_MS + 2_500);
+    const firstRefusal = peer.frames.findIndex((f) => f.op === Op.ERROR);
+    const real = firstRefusal < 0 ? peer.frames : peer.frames.slice(0, firstRefusal);
+    const answered = real.map(text);
     expect(answered, 'a gap-free prefix of what was sent').toEqual(Array.from({ length: answered.length }, (_, i) => String(i)));
-    expect(answered.length).toBeLessThanOrEqual(sent);
+    expect(peer.frames.slice(real.length).map(describeFrame).every((d) => d === 'ERR:E_SHUTTING_DOWN'), 'after the cut-off only refusals').toBe(true);
+    expect(peer.frames.length).toBeLessThanOrEqual(sent);
     const summary = await done();
     expect(summary.reason).toBe('drained');
     expect(summary.requests).toBe(answered.length);
   });
 
-  // DRAIN_GRACE_MAX_MS's comment says a peer that keeps sending "is cut off (E_SHUTTING_DOWN)",
-  // and PROTOCOL.md that "a request decoded after the grace gets E_SHUTTING_DOWN". In src,
-  // #refusing is only ever set together with #closing, and #onData drops everything once
-  // #closing is set, so the E_SHUTTING_DOWN branch of #onFrame is unreachable: the peer's later
-  // requests are silently discarded and it only sees FIN. Kept as it.fails until src decides.
-  it.fails('answers requests read after the grace with E_SHUTTING_DOWN', async () => {
+  // A peer that keeps sending past the grace is told E_SHUTTING_DOWN (not processed: retry
+  // elsewhere) for what it sends from then on, instead of having it discarded unread.
+  it('answers requests read after the grace with E_SHUTTING_DOWN', async () => {
     const { peer, conn } = await serve();
     const stop = keepSending(peer);
     await peer.frameCount(1);
     conn.drain();
-    await peer.untilEnded(DRAIN_GRACE_MAX_MS + 3_000);
+    await peer.untilEnded(DRAIN_GRACE_MAX_MS + DRAIN_REFUSE_MS + 3_000);
     stop();
     expect(peer.frames.map(describeFrame)).toContain('ERR:E_SHUTTING_DOWN');
+  });
+
+  it('a peer that heeds E_SHUTTING_DOWN and closes loses nothing: every request it sent is answered or refused', async () => {
+    const { peer, conn, done } = await serve();
+    let sent = 0;
+    let outstanding = 0;
+    let refused = false;
+    // Closed loop, as the load generator runs it: one request in flight, the next on each answer.
+    const next = () => {
+      sent++;
+      outstanding++;
+      peer.send(Op.ECHO, String(sent));
+    };
+    peer.onFrame = (f) => {
+      outstanding--;
+      if (f.op === Op.ERROR) refused = true;
+      if (refused) {
+        if (outstanding === 0) peer.socket.end();
+      } else next();
+    };
+    next();
+    await peer.frameCount(1);
+    conn.drain();
+    await peer.untilEnded(DRAIN_GRACE_MAX_MS + DRAIN_REFUSE_MS + 3_000);
+    expect(refused, 'the busy peer was cut off with E_SHUTTING_DOWN').toBe(true);
+    expect(peer.frames.length, 'one answer or refusal per request sent').toBe(sent);
+    expect((await done()).reason).toBe('drained');
   });
 });

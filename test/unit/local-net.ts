@@ -43,12 +43,18 @@ export class Peer {
   readonly errors: Error[] = [];
   ended = false;
   closed = false;
+  /** Called with each frame as it arrives (after it is in `frames`): a client that reacts. */
+  onFrame: ((frame: Frame) => void) | null = null;
   readonly #decoder = new FrameDecoder(0xffff_ffff);
 
   constructor(socket: Socket) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      const err = this.#decoder.push(chunk, (op, payload) => this.frames.push({ op, payload: Buffer.from(payload) }));
+      const err = this.#decoder.push(chunk, (op, payload) => {
+        const frame = { op, payload: Buffer.from(payload) };
+        this.frames.push(frame);
+        this.onFrame?.(frame);
+      });
       if (err) this.errors.push(err);
     });
     socket.on('end', () => (this.ended = true));
