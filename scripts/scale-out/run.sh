@@ -28,9 +28,12 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 "$here/netns.sh" up
-# Not exec: the trap must run after it.
-"$node" "$root/bench/scale-out/run.ts" "$@"
+# In the background and waited for, so a signal to this script alone (a supervisor's SIGTERM) is
+# handled at once: pass it on, let the runner stop its servers, then the EXIT trap cleans up.
+"$node" "$root/bench/scale-out/run.ts" "$@" &
+child=$!
+trap 'kill -INT $child 2>/dev/null || true; wait $child || true; exit 130' INT
+trap 'kill -TERM $child 2>/dev/null || true; wait $child || true; exit 143' TERM
+wait $child
