@@ -24,7 +24,7 @@ help:
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report: paired A/B against BASE (default: the commit results/baseline.json names; BASE=none: the file itself)"
 	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
-	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 6 min)"
+	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 2 min)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
 
