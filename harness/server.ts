@@ -16,6 +16,8 @@ export interface ServerProcess {
   proc: ChildProcess;
   /** The command line it was started with. */
   command: readonly string[];
+  /** The line on stdout that said it listens (serve: also names the admin URL, if any). */
+  listeningLine: string;
   /** What it wrote to stderr so far (up to the cap it was started with). */
   stderr(): string;
   /** Resolves with the exit code (or the signal name) once the process has exited. */
@@ -76,6 +78,7 @@ export async function spawnServer(command: readonly string[], o: SpawnOptions = 
   running.add(proc);
   let err = '';
   let out = '';
+  let line = '';
   let status: number | string | null = null;
   proc.stderr!.on('data', (d) => {
     if (err.length < stderrCap) err += d;
@@ -95,6 +98,7 @@ export async function spawnServer(command: readonly string[], o: SpawnOptions = 
       proc.stdout!.on('data', (d) => {
         out += d;
         const m = /listening on \S+:(\d+)/.exec(out);
+        if (m) line = out.slice(0, out.indexOf('\n', m.index) < 0 ? undefined : out.indexOf('\n', m.index)).split('\n').at(-1)!;
         if (m) {
           clearTimeout(timer);
           resolve(Number(m[1]));
@@ -116,6 +120,7 @@ export async function spawnServer(command: readonly string[], o: SpawnOptions = 
     pid,
     proc,
     command,
+    listeningLine: line,
     stderr: () => err,
     exited,
     exitStatus: () => status,

@@ -55,6 +55,10 @@ export function serveFlags(y: Argv) {
     .option('max-connections-per-child', { type: 'number', default: D.maxConnectionsPerChild, group: 'Process models:', describe: 'process-pool: recycle a child after this many (0 = never)' })
     .option('max-processes', { type: 'number', default: D.maxProcesses, group: 'Process models:', describe: 'process: children at once; connections beyond it wait, unread, in --queue (up to --queue-timeout)' })
     .option('spare-processes', { type: 'number', default: D.spareProcesses, group: 'Process models:', describe: 'process: idle pre-forked children kept waiting' })
+    .option('config', { type: 'string', describe: 'JSON file of serve flags by their own names ({"model": "thread-pool", "threads": 4}); the command line wins; SIGHUP re-reads it and switches live' })
+    .option('admin-port', { type: 'number', group: 'Admin endpoint (off unless --admin-port):', describe: 'HTTP port for GET /metrics (Prometheus), /stats, /healthz and POST /drain (0 = any free port; the serve line prints its URL)' })
+    .option('admin-host', { type: 'string', default: '127.0.0.1', group: 'Admin endpoint (off unless --admin-port):', describe: 'address of the admin endpoint; anything but loopback needs --admin-token' })
+    .option('admin-token', { type: 'string', group: 'Admin endpoint (off unless --admin-port):', describe: 'bearer token every admin request must carry (≥ 16 characters; default: $SWITCHBOARD_ADMIN_TOKEN). Prefer the variable: arguments show in ps' })
     .option('log-level', { type: 'string', default: D.logLevel, choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'structured logs on stderr' })
     .middleware(lastValueWins, true);
 }

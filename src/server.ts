@@ -1,18 +1,50 @@
-// Puts the pieces together: options → model → accept loop, plus graceful shutdown.
-// Used by `switchboard serve`; tests and the benchmark start the CLI as a real process.
+// Puts the pieces together: options → model → accept loop, plus graceful shutdown and live
+// switches. Used by `switchboard serve`; tests and the benchmark start the CLI as a real process.
+//
+// A live switch (switchTo) keeps the listening socket: the new model instance — generation N+1 —
+// starts and proves ready (its threads or children answer their start-up handshake) before the
+// accept loop gives it a connection. From then on new connections go to it; the old generation
+// keeps serving the connections it has until their clients close them, and is drained (the
+// shutdown rules: quiet ones close, busy ones get E_SHUTTING_DOWN) only when --drain-timeout
+// runs out, then closed. If the new generation fails to start, nothing changes and the caller
+// gets the reason.
 import type { AddressInfo } from 'node:net';
-import { AcceptLoop } from './shared/accept-loop.ts';
+import { AcceptLoop, type AcceptStats } from './shared/accept-loop.ts';
 import { fillOptions, type FilledServerOptions, type ServerOptions } from './shared/config.ts';
+import { SwitchboardError } from './shared/errors.ts';
 import { handlerUrl } from './shared/handler.ts';
 import { createLogger, type Logger } from './shared/log.ts';
+import { addInto, emptyTotals, type MetricsTotals } from './shared/metrics.ts';
 import { createModel } from './models/registry.ts';
-import type { Model, ModelStats } from './models/model.ts';
+import type { Lifecycle, Model, ModelMetrics, ModelStats } from './models/model.ts';
+
+export interface SwitchResult {
+  generation: number;
+  model: string;
+  previous: { generation: number; model: string };
+  /** Until the new generation was ready to take connections. */
+  startMs: number;
+  /** Connections the previous generation still had when new ones stopped going to it. */
+  connectionsLeft: number;
+}
 
 export interface RunningServer {
   readonly address: AddressInfo;
+  /** The options of the generation serving new connections. */
   readonly options: FilledServerOptions;
+  /** The generation serving new connections. */
   readonly model: Model;
-  stats(): ModelStats & { accept: ReturnType<AcceptLoop['stats']> };
+  readonly generation: number;
+  /** The serving generation's stats, with the accept loop's, the generation and the counts of the ones before. */
+  stats(): ModelStats & { accept: AcceptStats; generation: number; retiring: number };
+  /** Live metrics over every generation: the serving one, the ones still finishing, the ones gone. */
+  metrics(): ModelMetrics;
+  /**
+   * Starts `input` (filled and checked like the first) as the next generation and moves new
+   * connections to it; resolves once it serves them (the old one retires in the background).
+   * Host and port cannot change: the listening socket stays. One switch at a time.
+   */
+  switchTo(input: ServerOptions): Promise<SwitchResult>;
   /**
    * Graceful stop: no new connections, every open one finishes its outstanding requests
    * (bounded by --drain-timeout, after which what is left is force-closed), every thread and
@@ -21,35 +53,143 @@ export interface RunningServer {
   stop(): Promise<boolean>;
 }
 
+interface Generation {
+  n: number;
+  model: Model;
+  options: FilledServerOptions;
+}
+
 export async function startServer(input: ServerOptions, log?: Logger): Promise<RunningServer> {
-  const options = fillOptions(input);
-  log ??= createLogger(options.logLevel);
-  const model = await createModel(options.model, { options, handlerUrl: handlerUrl(options.handler), log });
-  await model.start();
-  const loop = new AcceptLoop(model, options, log);
+  const first = fillOptions(input);
+  log ??= createLogger(first.logLevel);
+  const logger = log;
+  const start = async (options: FilledServerOptions): Promise<Model> => {
+    const model = await createModel(options.model, { options, handlerUrl: handlerUrl(options.handler), log: logger });
+    try {
+      await model.start();
+    } catch (err) {
+      await model.close();
+      throw err;
+    }
+    return model;
+  };
+  let current: Generation = { n: 1, model: await start(first), options: first };
+  const loop = new AcceptLoop(current.model, first, log);
   let address: AddressInfo;
   try {
     address = await loop.listen();
   } catch (err) {
-    await model.close();
+    await current.model.close();
     throw err;
   }
+
+  /** Generations replaced and still finishing their connections. */
+  const retiring = new Set<Generation>();
+  /** What the generations that are gone counted (so totals never go down). */
+  const gone: { totals: MetricsTotals; lifecycle: Lifecycle } = { totals: emptyTotals(), lifecycle: { starts: 0, exits: 0, respawns: 0, recycles: 0, watchdogKills: 0 } };
+  let switching: Promise<SwitchResult> | null = null;
   let stopping: Promise<boolean> | null = null;
+
+  const retire = async (g: Generation): Promise<void> => {
+    retiring.add(g);
+    const startedAt = performance.now();
+    const left = g.model.stats().connections.active;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), g.options.drainTimeoutMs)));
+    // Its clients close their connections in their own time; at the deadline the shutdown rules apply.
+    const idle = await Promise.race([g.model.whenIdle().then(() => true as const), deadline]);
+    clearTimeout(timer);
+    if (!idle) await Promise.race([g.model.drain(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    const cut = g.model.stats().connections.active;
+    await g.model.close();
+    const m = g.model.metrics();
+    addInto(gone.totals, m.totals);
+    const lc = g.model.stats().lifecycle;
+    for (const k of Object.keys(lc) as (keyof Lifecycle)[]) gone.lifecycle[k] += lc[k];
+    retiring.delete(g);
+    logger.info({ generation: g.n, model: g.options.model, connectionsLeft: left, closedAtDeadline: cut, retireMs: Math.round(performance.now() - startedAt) }, 'previous generation retired');
+  };
+
+  const sumLifecycle = (a: Lifecycle, b: Lifecycle): Lifecycle => ({
+    starts: a.starts + b.starts,
+    exits: a.exits + b.exits,
+    respawns: a.respawns + b.respawns,
+    recycles: a.recycles + b.recycles,
+    watchdogKills: a.watchdogKills + b.watchdogKills,
+  });
+
   return {
     address,
-    options,
-    model,
-    stats: () => ({ ...model.stats(), accept: loop.stats() }),
+    get options() {
+      return current.options;
+    },
+    get model() {
+      return current.model;
+    },
+    get generation() {
+      return current.n;
+    },
+    stats: () => {
+      const s = current.model.stats();
+      let lifecycle = sumLifecycle(s.lifecycle, gone.lifecycle);
+      for (const g of retiring) lifecycle = sumLifecycle(lifecycle, g.model.stats().lifecycle);
+      return { ...s, lifecycle, accept: loop.stats(), generation: current.n, retiring: retiring.size };
+    },
+    metrics: () => {
+      const now = current.model.metrics();
+      const workers = [...now.workers];
+      const totals = addInto(addInto(emptyTotals(), gone.totals), now.totals);
+      const queueWait = structuredClone(now.queueWait);
+      for (const g of retiring) {
+        const m = g.model.metrics();
+        workers.push(...m.workers);
+        addInto(totals, m.totals);
+        m.queueWait.counts.forEach((v, i) => (queueWait.counts[i]! += v));
+        queueWait.sum += m.queueWait.sum;
+        queueWait.count += m.queueWait.count;
+      }
+      return { workers, totals, queueWait };
+    },
+    switchTo(next: ServerOptions): Promise<SwitchResult> {
+      if (stopping) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down'));
+      if (switching) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'a switch is already under way'));
+      switching = (async () => {
+        const options = fillOptions(next);
+        for (const key of ['host', 'port'] as const) {
+          if (options[key] !== current.options[key]) {
+            throw new SwitchboardError('ERR_INVALID_OPTION', `options.${key} cannot change live (the listening socket stays): it is ${current.options[key]}, asked ${options[key]}`);
+          }
+        }
+        const t0 = performance.now();
+        const model = await start(options); // throws, changing nothing, if it cannot start
+        const startMs = Math.round(performance.now() - t0);
+        if (stopping) {
+          await model.close();
+          throw new SwitchboardError('ERR_MODEL_STATE', 'the server began shutting down during the switch');
+        }
+        const previous = current;
+        current = { n: previous.n + 1, model, options };
+        loop.switchTo(model, options);
+        const connectionsLeft = previous.model.stats().connections.active;
+        void retire(previous);
+        const result: SwitchResult = { generation: current.n, model: options.model, previous: { generation: previous.n, model: previous.options.model }, startMs, connectionsLeft };
+        logger.info({ ...result }, 'switched');
+        return result;
+      })().finally(() => (switching = null));
+      return switching;
+    },
     stop() {
       stopping ??= (async () => {
         loop.stopAccepting();
+        await switching?.catch(() => {});
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), options.drainTimeoutMs);
+          timer = setTimeout(() => resolve(false), current.options.drainTimeoutMs);
         });
-        const drained = await Promise.race([model.drain().then(() => true as const), deadline]);
+        const all = [current, ...retiring];
+        const drained = await Promise.race([Promise.all(all.map((g) => g.model.drain())).then(() => true as const), deadline]);
         clearTimeout(timer);
-        await model.close();
+        await Promise.all(all.map((g) => g.model.close()));
         return drained;
       })();
       return stopping;

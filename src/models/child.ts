@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { connectionLimits, type FilledServerOptions } from '../shared/config.ts';
+import type { MetricsSnapshot } from '../shared/metrics.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
-import { isMessage, type AdmitMessage, type ClosedMessage, type ConnectionMessage, type StartupMessage, type ToWorker } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type ClosedMessage, type MetricsMessage, type ConnectionMessage, type StartupMessage, type ToWorker } from '../shared/ipc.ts';
 import type { Logger } from '../shared/log.ts';
 
 export const CHILD_ENTRY = fileURLToPath(new URL('./process.child.ts', import.meta.url));
@@ -57,6 +58,8 @@ export interface ChildEvents {
   closed(child: Child, summary: Partial<ConnectionSummary>): void;
   /** The process is gone and reaped, its IPC channel read to the end, every ticket closed. */
   exit(child: Child, code: number | null, signal: NodeJS.Signals | null): void;
+  /** Its live metrics (every second, and `final` before it exits). */
+  metrics(child: Child, snapshot: MetricsSnapshot, final: boolean): void;
 }
 
 export interface ChildSpawnOptions {
@@ -78,6 +81,8 @@ export class Child {
   state: ChildState = 'starting';
   /** Connections handed to it over its lifetime. */
   served = 0;
+  /** The watchdog killed it: its event loop stayed blocked past --request-timeout. */
+  killedStuck = false;
   /** Set by the model: exiting now is expected (drain, recycle, one-shot), not a crash. */
   expectExit = false;
   /** Settles once the child is gone and cleaned up. */
@@ -208,6 +213,8 @@ export class Child {
       this.#events.ready(this);
     } else if (isMessage(msg, 'pong')) {
       this.#lastPong = performance.now();
+    } else if (isMessage<MetricsMessage>(msg, 'metrics')) {
+      this.#events.metrics(this, msg.snapshot, msg.final);
     } else if (isMessage<AdmitMessage>(msg, 'admit')) {
       const ticket = this.#tickets.get(msg.id);
       const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
@@ -228,6 +235,7 @@ export class Child {
       if (silentMs > this.#stuckAfterMs + PING_INTERVAL_MS) {
         this.#log.warn({ pid: this.pid, silentMs: Math.round(silentMs), connections: this.active }, 'child unresponsive (event loop blocked past --request-timeout); killing it');
         if (this.#pingTimer) clearInterval(this.#pingTimer);
+        this.killedStuck = true;
         this.kill();
         return;
       }

@@ -6,16 +6,19 @@ import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { connectionLimits } from '../shared/config.ts';
 import { serveConnection, type Connection } from '../shared/connection.ts';
 import { loadHandler, type Handler } from '../shared/handler.ts';
+import { RequestMetrics, workerLabel } from '../shared/metrics.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 
 export class EventLoopModel extends ModelBase {
   #handler!: Handler;
   readonly #connections = new Set<Connection>();
   readonly #limits;
+  readonly #metrics = new RequestMetrics(workerLabel(0));
 
   constructor(ctx: ModelContext) {
     super('event-loop', ctx, null); // starts no thread or process: startup n stays 0
     this.#limits = connectionLimits(ctx.options);
+    this.metricsTable.addLocal(this.#metrics);
   }
 
   protected async onStart(): Promise<void> {
@@ -30,6 +33,7 @@ export class EventLoopModel extends ModelBase {
       limits: this.#limits,
       counters: this.counters,
       admit: (address) => ticket.admit(address),
+      metrics: this.#metrics,
     });
     this.#connections.add(conn);
     void conn.done.then((summary) => {

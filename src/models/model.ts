@@ -12,6 +12,7 @@ import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { StartupStats, type StartupSummary, type StartupUnit } from './startup-stats.ts';
+import { DurationHistogram, WorkerMetricsTable, type DurationCounts, type MetricsSnapshot, type MetricsTotals } from '../shared/metrics.ts';
 
 export type ModelState = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
 
@@ -40,7 +41,30 @@ export interface ModelStats {
   workers: number;
   /** How long its threads or children took to get ready (unit null, n 0 for event-loop). */
   startup: StartupSummary;
+  /** Threads or children over the model's life (all 0 for event-loop). */
+  lifecycle: Lifecycle;
   extra: Record<string, unknown>;
+}
+
+export interface Lifecycle {
+  /** Threads or children started (the first ones, spares, replacements). */
+  starts: number;
+  /** …that ended, for any reason. */
+  exits: number;
+  /** Started to replace one that died unexpectedly. */
+  respawns: number;
+  /** Retired on purpose after --max-connections-per-child. */
+  recycles: number;
+  /** Ended by the watchdog: an event loop blocked past --request-timeout. */
+  watchdogKills: number;
+}
+
+/** Live request metrics: the latest report of each thread or child serving, and the totals of all. */
+export interface ModelMetrics {
+  workers: MetricsSnapshot[];
+  totals: MetricsTotals;
+  /** How long connections waited, unread, for a thread or child (models with a wait queue). */
+  queueWait: DurationCounts;
 }
 
 export interface Model extends ConnectionSink {
@@ -53,6 +77,8 @@ export interface Model extends ConnectionSink {
   /** Force-close whatever is left and release every thread/process. Idempotent. */
   close(): Promise<void>;
   stats(): ModelStats;
+  metrics(): ModelMetrics;
+  whenIdle(): Promise<void>;
 }
 
 export abstract class ModelBase implements Model {
@@ -62,6 +88,11 @@ export abstract class ModelBase implements Model {
   protected readonly counters = { requests: 0, errors: 0 };
   /** Start-up times of the threads/children this model starts; the model adds them as it times them. */
   protected readonly startup: StartupStats;
+  /** Fed by the threads' and children's MetricsMessages (or, in-process, a local RequestMetrics). */
+  protected readonly metricsTable = new WorkerMetricsTable();
+  /** Models with a WaitQueue observe each connection's wait into it (WaitQueueOptions.onWaited). */
+  protected readonly queueWait = new DurationHistogram();
+  protected readonly lifecycle: Lifecycle = { starts: 0, exits: 0, respawns: 0, recycles: 0, watchdogKills: 0 };
 
   #state: ModelState = 'idle';
   #accepted = 0;
@@ -70,6 +101,7 @@ export abstract class ModelBase implements Model {
   #drained: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
+  readonly #idleWaiters: (() => void)[] = [];
 
   /** `startupUnit`: what this model starts and times in stats().startup (null: neither threads nor processes). */
   constructor(name: string, ctx: ModelContext, startupUnit: StartupUnit | null = null) {
@@ -107,7 +139,7 @@ export abstract class ModelBase implements Model {
         open = false;
         this.#active--;
         ticket.closed(summary);
-        if (this.#active === 0 && this.#onIdle) this.#onIdle();
+        if (this.#active === 0) this.#idle();
       },
       refuse: (s, code, message) => {
         if (!open) {
@@ -118,10 +150,24 @@ export abstract class ModelBase implements Model {
         this.#active--;
         this.#refused++;
         ticket.refuse(s, code, message);
-        if (this.#active === 0 && this.#onIdle) this.#onIdle();
+        if (this.#active === 0) this.#idle();
       },
     };
     this.onAccept(socket, tracked);
+  }
+
+  #idle(): void {
+    this.#onIdle?.();
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Resolves once no connection is left. For a generation that a live switch has replaced: the
+   * accept loop sends it nothing new, and its connections end when their clients close them.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   drain(): Promise<void> {
@@ -159,8 +205,18 @@ export abstract class ModelBase implements Model {
       errors: this.counters.errors,
       workers: this.workers(),
       startup: this.startup.summary(),
+      lifecycle: this.lifecycleNow(),
       extra: this.extraStats(),
     };
+  }
+
+  metrics(): ModelMetrics {
+    return { ...this.metricsTable.collect(), queueWait: this.queueWait.snapshot() };
+  }
+
+  /** The lifecycle counts now (models whose pool counts some of them elsewhere add those in). */
+  protected lifecycleNow(): Lifecycle {
+    return { ...this.lifecycle };
   }
 
   /** Adds a finished remote connection's counts (for models whose connections run elsewhere). */

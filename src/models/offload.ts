@@ -14,7 +14,8 @@ import type { Handler, HandlerResult } from '../shared/handler.ts';
 import type { OffloadReply, OffloadTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
-import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
+import { RequestMetrics, workerLabel } from '../shared/metrics.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./offload.worker.ts', import.meta.url));
 /**
@@ -29,6 +30,8 @@ export class OffloadModel extends ModelBase {
   readonly #watchdog: ThreadWatchdog;
   readonly #connections = new Set<Connection>();
   readonly #limits;
+  /** The connections run on this thread: their metrics are read here (the pool runs only handlers). */
+  readonly #metrics = new RequestMetrics(workerLabel(0));
   #lost = 0; // requests whose thread died under them
   #inPool = 0; // requests running or waiting in piscina
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
@@ -39,6 +42,7 @@ export class OffloadModel extends ModelBase {
     // Slots for every thread plus replacements started while a dead one is still listed.
     this.#watchdog = new ThreadWatchdog(2 * ctx.options.threads + 4, ctx.options.requestTimeoutMs, ctx.log);
     this.#limits = connectionLimits(ctx.options);
+    this.metricsTable.addLocal(this.#metrics);
     this.#capacity = ctx.options.threads * TASKS_PER_THREAD;
   }
 
@@ -62,6 +66,7 @@ export class OffloadModel extends ModelBase {
       workerData: startupMessage('offload', this.ctx, this.#watchdog.table),
     });
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
+    trackPoolThreads(this.#pool, this.lifecycle, threads, () => this.#closing);
     // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
     // handler module loads there and has every thread warm before we listen. Its answer times
     // that thread's start-up (the threads start together); replacements are not timed.
@@ -89,6 +94,7 @@ export class OffloadModel extends ModelBase {
       limits: this.#limits,
       counters: this.counters,
       admit: (address) => ticket.admit(address),
+      metrics: this.#metrics,
     });
     this.#connections.add(conn);
     void conn.done.then((summary) => {
@@ -149,6 +155,10 @@ export class OffloadModel extends ModelBase {
 
   protected queued(): number {
     return Math.max(0, this.#inPool - this.#capacity);
+  }
+
+  protected lifecycleNow() {
+    return { ...this.lifecycle, watchdogKills: this.#watchdog.terminated };
   }
 
   protected extraStats(): Record<string, unknown> {

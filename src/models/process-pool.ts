@@ -150,6 +150,7 @@ export class ProcessPoolModel extends ModelBase {
     child.state = 'retiring';
     child.expectExit = true;
     this.#recycled++;
+    this.lifecycle.recycles++;
     this.#retiring.add(child);
     if (child.active === 0) child.drain();
     this.ctx.log.info({ pid: child.pid, served: child.served }, 'recycling child');
@@ -158,6 +159,7 @@ export class ProcessPoolModel extends ModelBase {
 
   #spawn(slot: number): void {
     this.#forked++;
+    this.lifecycle.starts++;
     const child = new Child({
       model: this.name,
       options: this.ctx.options,
@@ -169,6 +171,7 @@ export class ProcessPoolModel extends ModelBase {
           this.addSummary(summary);
           if (c.state === 'retiring' && c.active === 0) c.drain();
         },
+        metrics: (_c, snapshot, final) => this.metricsTable.update(snapshot, final),
         exit: (c, code, signal) => this.#onExit(c, slot, code, signal),
       },
     });
@@ -185,6 +188,8 @@ export class ProcessPoolModel extends ModelBase {
   }
 
   #onExit(child: Child, slot: number, code: number | null, signal: NodeJS.Signals | null): void {
+    this.lifecycle.exits++;
+    if (child.killedStuck) this.lifecycle.watchdogKills++;
     this.#limit.delete(child);
     this.#retiring.delete(child);
     const inSlot = this.#slots[slot] === child;
@@ -202,6 +207,7 @@ export class ProcessPoolModel extends ModelBase {
       if (!this.#slots.some(Boolean)) this.#refuseWaiting('no child process is running');
       return;
     }
+    this.lifecycle.respawns++;
     if (delay === 0) this.#spawn(slot);
     else {
       const timer = setTimeout(() => {

@@ -37,6 +37,8 @@ async function log(level: 'warn' | 'error', obj: object, msg: string): Promise<v
   logger[level](obj, msg);
 }
 let exiting = false;
+/** Sends this child's last metrics report (set once the handler has loaded). */
+let sendFinalMetrics: (() => void) | null = null;
 let unsent = 0; // IPC messages not yet written: exiting before they are would lose them
 let onFlushed: (() => void) | null = null;
 
@@ -62,6 +64,7 @@ async function start(msg: StartupMessage): Promise<void> {
     await log('error', { err }, 'child could not load the handler');
     process.exit(1);
   }
+  sendFinalMetrics = host.reportMetrics((snapshot, final) => send({ type: 'metrics', snapshot, final }));
   send({ type: 'ready' });
   // Write the compile cache now (not at exit, which a SIGKILL skips) so the next child starts warm.
   setImmediate(() => flushCompileCache?.());
@@ -94,6 +97,7 @@ async function drainAndExit(limitMs: number | null): Promise<void> {
   }
   // host.drain() settles a microtask before the last connection's `closed` is queued: let it go out.
   await new Promise((r) => setImmediate(r));
+  sendFinalMetrics?.();
   await flushed();
   process.exit(0);
 }

@@ -40,6 +40,7 @@ export class ProcessModel extends ModelBase {
     // The front of the queue waits for children already starting or for --max-processes room:
     // only the rest are queued for capacity (stats, and the queueing warning).
     this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a child process', {
+      onWaited: (ms) => this.queueWait.observe(ms),
       log: ctx.log,
       slots: () => `--max-processes ${ctx.options.maxProcesses} children`,
       ahead: () => this.#starting + Math.max(0, this.ctx.options.maxProcesses - this.#children.size),
@@ -189,6 +190,7 @@ export class ProcessModel extends ModelBase {
   #spawn(): Child {
     this.#forked++;
     this.#starting++;
+    this.lifecycle.starts++;
     const child = new Child({
       model: this.name,
       options: this.ctx.options,
@@ -200,6 +202,7 @@ export class ProcessModel extends ModelBase {
           this.addSummary(summary);
           if (c.active === 0) c.drain(); // its one connection is over: exit
         },
+        metrics: (_c, snapshot, final) => this.metricsTable.update(snapshot, final),
         exit: (c, code, signal) => this.#onExit(c, code, signal),
       },
     });
@@ -221,6 +224,8 @@ export class ProcessModel extends ModelBase {
   }
 
   #onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    this.lifecycle.exits++;
+    if (child.killedStuck) this.lifecycle.watchdogKills++;
     this.#children.delete(child);
     const idleAt = this.#idle.indexOf(child);
     if (idleAt >= 0) this.#idle.splice(idleAt, 1);
@@ -233,6 +238,7 @@ export class ProcessModel extends ModelBase {
         if (this.#children.size === 0) this.#refuseWaiting('no child process can start');
         return;
       }
+      this.lifecycle.respawns++;
       if (delay > 0 && !this.#retryTimer) {
         this.#retryTimer = setTimeout(() => {
           this.#retryTimer = null;

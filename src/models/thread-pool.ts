@@ -16,10 +16,10 @@ import { Piscina } from 'piscina';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
-import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
-import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
 import { UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
@@ -53,6 +53,7 @@ export class ThreadPoolModel extends ModelBase {
     const { threads, connectionsPerThread } = ctx.options;
     this.#capacity = threads * connectionsPerThread;
     this.#waiting = new WaitQueue(ctx.options.queueTimeoutMs, 'a pool thread', {
+      onWaited: (ms) => this.queueWait.observe(ms),
       log: ctx.log,
       slots: () => `--threads ${threads} × --connections-per-thread ${connectionsPerThread} = ${this.#capacity} connections`,
     });
@@ -84,9 +85,11 @@ export class ThreadPoolModel extends ModelBase {
     // A thread that dies with no task running is reported here; without a listener it would
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
+    trackPoolThreads(this.#pool, this.lifecycle, threads, () => this.#closing);
     this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
     this.#drains.onmessage = (event) => {
       const msg = (event as MessageEvent).data;
+      if (isMessage<MetricsMessage>(msg, 'metrics')) return this.metricsTable.update(msg.snapshot, msg.final);
       if (!isMessage<AdmitMessage>(msg, 'admit')) return;
       const ticket = this.#inPool.get(msg.id);
       const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
@@ -183,6 +186,10 @@ export class ThreadPoolModel extends ModelBase {
 
   protected oldestWaitMs(): number {
     return this.#waiting.oldestWaitMs();
+  }
+
+  protected lifecycleNow() {
+    return { ...this.lifecycle, watchdogKills: this.#watchdog.terminated };
   }
 
   protected extraStats(): Record<string, unknown> {

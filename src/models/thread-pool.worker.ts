@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
-import { isMessage, type AdmittedMessage, type DrainMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 
 const startup = workerData as PoolStartup;
 // Drain: threads already running hear it on the channel; one started later (a replacement for
@@ -21,6 +21,7 @@ const host = new ConnectionHost({
 });
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
+host.reportMetrics((snapshot, final) => drains.postMessage({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
 drains.onmessage = (event) => {
   const msg = (event as MessageEvent).data;
   if (isMessage<DrainMessage>(msg, 'drain')) void host.drain();

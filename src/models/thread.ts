@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
-import { isMessage, type AdmitMessage, type AdmittedMessage, type ClosedMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type AdmittedMessage, type ClosedMessage, type MetricsMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
@@ -69,6 +69,7 @@ export class ThreadModel extends ModelBase {
     this.#watchdog = new ThreadWatchdog(maxThreads + spareThreads + MAX_STARTING + 1, requestTimeoutMs, ctx.log);
     this.#workerData = startupMessage('thread', ctx, this.#watchdog.table);
     this.#queue = new WaitQueue(ctx.options.queueTimeoutMs, 'a connection thread', {
+      onWaited: (ms) => this.queueWait.observe(ms),
       log: ctx.log,
       slots: () => `--max-threads ${maxThreads} connection threads`,
     });
@@ -134,6 +135,10 @@ export class ThreadModel extends ModelBase {
     return this.#queue.oldestWaitMs();
   }
 
+  protected lifecycleNow() {
+    return { ...this.lifecycle, watchdogKills: this.#watchdog.terminated };
+  }
+
   protected extraStats(): Record<string, unknown> {
     return {
       threadsAlive: this.#threads.size,
@@ -177,9 +182,11 @@ export class ThreadModel extends ModelBase {
       resourceLimits: resourceLimits(this.ctx),
     });
     slot.worker = worker;
+    this.lifecycle.starts++;
     let failure: Error | null = null;
     slot.exited = new Promise((resolve) =>
       worker.once('exit', (code) => {
+        this.lifecycle.exits++;
         if (!slot.ready) {
           this.#starting--;
           slot.settleReady(new SwitchboardError('ERR_THREAD_START', `connection thread failed to start: ${failure?.message ?? `exit code ${code}`}`));
@@ -191,6 +198,7 @@ export class ThreadModel extends ModelBase {
     worker.on('message', (msg: unknown) => {
       if (isMessage(msg, 'ready')) this.#onReady(slot);
       else if (isMessage<ClosedMessage>(msg, 'closed')) slot.summary = msg.summary;
+      else if (isMessage<MetricsMessage>(msg, 'metrics')) this.metricsTable.update(msg.snapshot, msg.final);
       else if (isMessage<AdmitMessage>(msg, 'admit')) {
         const refusal = slot.ticket?.id === msg.id ? slot.ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
         worker.postMessage({ type: 'admitted', id: msg.id, refusal } satisfies AdmittedMessage);

@@ -5,7 +5,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
-import { isMessage, type AdmittedMessage, type ClosedMessage, type DrainMessage, type ReadyMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type ClosedMessage, type MetricsMessage, type DrainMessage, type ReadyMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 
 const port = parentPort!;
 const startup = workerData as StartupMessage;
@@ -18,6 +18,7 @@ const host = new ConnectionHost({
 // A handler that fails to load throws here: the thread dies before 'ready' and the model sees why.
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
+const finalMetrics = host.reportMetrics((snapshot, final) => port.postMessage({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
 let serving = false;
 
 port.on('message', (msg: unknown) => {
@@ -25,6 +26,7 @@ port.on('message', (msg: unknown) => {
     serving = true;
     heartbeat.busy(1); // owes answers from here until it exits
     void host.serve(msg.socket as Socket, msg.id).then((summary) => {
+      finalMetrics();
       port.postMessage({ type: 'closed', id: msg.id, summary } satisfies ClosedMessage);
       // One connection per thread: exit now, even if the handler left timers behind (a SLEEP
       // whose peer reset). Messages posted before exit are delivered before the 'exit' event.

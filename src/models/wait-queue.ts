@@ -37,6 +37,8 @@ export interface WaitQueueOptions {
   ahead?: () => number;
   /** Default QUEUE_WARN_INTERVAL_MS. */
   warnIntervalMs?: number;
+  /** Each connection that leaves the queue to be served: how long it waited (the queue-wait histogram). */
+  onWaited?: (ms: number) => void;
 }
 
 export interface Waiting {
@@ -103,6 +105,7 @@ export class WaitQueue {
 
   shift(): Waiting | undefined {
     const w = this.#items.shift();
+    if (w) this.#options.onWaited?.(performance.now() - w.since);
     this.#watch();
     return w;
   }

@@ -4,7 +4,7 @@ import { enableCompileCache } from 'node:module';
 import type { ResourceLimits } from 'node:worker_threads';
 import { connectionLimits } from '../shared/config.ts';
 import type { StartupMessage } from '../shared/ipc.ts';
-import type { ModelContext } from './model.ts';
+import type { Lifecycle, ModelContext } from './model.ts';
 
 export function startupMessage(model: string, ctx: ModelContext, heartbeat?: Int32Array): StartupMessage {
   return {
@@ -34,4 +34,16 @@ export function enableWorkerCompileCache(): void {
   if (process.env.NODE_COMPILE_CACHE) return;
   const { directory } = enableCompileCache();
   if (directory) process.env.NODE_COMPILE_CACHE = directory;
+}
+
+/**
+ * A piscina pool's thread lifecycle into `lifecycle`: every thread it creates is a start and
+ * every one it destroys an exit; with minThreads = maxThreads, a start beyond the first `threads`
+ * replaces one that died (a respawn) until close() begins.
+ */
+export function trackPoolThreads(pool: { on(event: 'workerCreate' | 'workerDestroy', listener: () => void): unknown }, lifecycle: Lifecycle, threads: number, closing: () => boolean): void {
+  pool.on('workerCreate', () => {
+    if (++lifecycle.starts > threads && !closing()) lifecycle.respawns++;
+  });
+  pool.on('workerDestroy', () => void lifecycle.exits++);
 }

@@ -33,19 +33,25 @@ export interface AcceptStats {
   accepted: number;
   active: number;
   refused: number;
+  /**
+   * `refused` by reason: max-connections, per-ip (--max-connections-per-ip), queue (the model's
+   * wait queue full or waited too long: E_BUSY), shutting-down, start-failed (E_INTERNAL).
+   */
+  refusedBy: Record<string, number>;
   /** --proxy-protocol: connections closed for a missing, malformed, oversized or late header. */
   badProxyHeader: number;
 }
 
 export class AcceptLoop {
   readonly #server: net.Server;
-  readonly #sink: ConnectionSink;
-  readonly #options: FilledServerOptions;
+  #sink: ConnectionSink;
+  #options: FilledServerOptions;
   readonly #log: Logger;
   readonly #perIp = new Map<string, number>();
   #nextId = 1;
   #active = 0;
   #refused = 0;
+  readonly #refusedBy: Record<string, number> = {};
   #badProxy = 0;
 
   constructor(sink: ConnectionSink, options: FilledServerOptions, log: Logger) {
@@ -69,13 +75,23 @@ export class AcceptLoop {
     });
   }
 
+  /**
+   * A live switch: connections accepted from now on go to `sink` under `options`' limits; the
+   * ones already handed over stay with the sink they went to. The listening socket, the
+   * connection numbers and the per-address counts carry on.
+   */
+  switchTo(sink: ConnectionSink, options: FilledServerOptions): void {
+    this.#sink = sink;
+    this.#options = options;
+  }
+
   /** Stop accepting new connections; connections already handed over are the model's to finish. */
   stopAccepting(): void {
     if (this.#server.listening) this.#server.close();
   }
 
   stats(): AcceptStats {
-    return { accepted: this.#nextId - 1, active: this.#active, refused: this.#refused, badProxyHeader: this.#badProxy };
+    return { accepted: this.#nextId - 1, active: this.#active, refused: this.#refused, refusedBy: { ...this.#refusedBy }, badProxyHeader: this.#badProxy };
   }
 
   #onConnection = (socket: Socket): void => {
@@ -83,7 +99,7 @@ export class AcceptLoop {
     const ip = socket.remoteAddress ?? '';
     const { maxConnections, proxyProtocol } = this.#options;
     if (this.#active >= maxConnections) {
-      this.#refused++;
+      this.#countRefusal('max-connections');
       refuseConnection(socket, 'E_BUSY', `server at its limit of ${maxConnections} connections`);
       return;
     }
@@ -115,7 +131,7 @@ export class AcceptLoop {
       },
       refuse: (s, code, message) => {
         ticket.closed();
-        this.#refused++;
+        this.#countRefusal(code === 'E_BUSY' ? 'queue' : code === 'E_SHUTTING_DOWN' ? 'shutting-down' : 'start-failed');
         refuseConnection(s, code, message);
       },
       admit: (address) => {
@@ -140,11 +156,16 @@ export class AcceptLoop {
     const limit = this.#options.maxConnectionsPerIp;
     const from = this.#perIp.get(address) ?? 0;
     if (limit > 0 && from >= limit) {
-      this.#refused++;
+      this.#countRefusal('per-ip');
       return { code: 'E_BUSY', message: `limit of ${limit} connections per client address reached` };
     }
     this.#perIp.set(address, from + 1);
     return null;
+  }
+
+  #countRefusal(reason: string): void {
+    this.#refused++;
+    this.#refusedBy[reason] = (this.#refusedBy[reason] ?? 0) + 1;
   }
 
   #uncountPeer(address: string): void {

@@ -8,6 +8,8 @@ import { serveConnection, type Connection, type ConnectionCounters, type Connect
 import { SwitchboardError } from './errors.ts';
 import { loadHandler, type Handler } from './handler.ts';
 import type { AdmitMessage, AdmittedMessage } from './ipc.ts';
+import { METRICS_INTERVAL_MS, RequestMetrics, workerLabel, type MetricsSnapshot } from './metrics.ts';
+import { threadId } from 'node:worker_threads';
 
 export interface HostOptions {
   model: string;
@@ -21,6 +23,8 @@ export class ConnectionHost {
   readonly options: HostOptions;
   /** Live totals for every connection served here. */
   readonly counters: ConnectionCounters = { requests: 0, errors: 0 };
+  /** Live request metrics of this thread; reported to the main thread by reportMetrics(). */
+  readonly metrics = new RequestMetrics(workerLabel(threadId));
   readonly #connections = new Set<Connection>();
   #handler: Handler | null = null;
   #draining = false;
@@ -54,6 +58,7 @@ export class ConnectionHost {
       limits: this.options.limits,
       counters: this.counters,
       admit: (address) => this.#ask(connection, address),
+      metrics: this.metrics,
     });
     this.#connections.add(conn);
     if (this.#draining) conn.drain();
@@ -62,6 +67,19 @@ export class ConnectionHost {
       if (this.#connections.size === 0) this.#onEmpty?.();
       return summary;
     });
+  }
+
+  /**
+   * Sends a snapshot of this thread's metrics every METRICS_INTERVAL_MS (the timer never keeps
+   * the thread alive); returns the function that sends the final one, for just before exiting.
+   */
+  reportMetrics(send: (snapshot: MetricsSnapshot, final: boolean) => void): () => void {
+    const timer = setInterval(() => send(this.metrics.snapshot(), false), METRICS_INTERVAL_MS);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      send(this.metrics.snapshot(), true);
+    };
   }
 
   /** The main side's answer to an AdmitMessage this host sent (unknown ids are ignored). */

@@ -16,6 +16,7 @@ import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
 import type { Handler, HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.ts';
+import type { RequestMetrics } from './metrics.ts';
 
 export type CloseReason =
   | 'eof' // the peer half-closed; we answered everything and closed
@@ -58,6 +59,8 @@ export interface ServeOptions {
    * worker or child asks over its channel to the main thread.
    */
   admit?: (address: string) => Refusal | Promise<Refusal>;
+  /** This thread's live request metrics (requests by op, errors by code, durations): see metrics.ts. */
+  metrics?: RequestMetrics;
 }
 
 /** `host:port`, IPv6 in brackets: how INFO and the logs name a peer. */
@@ -105,6 +108,7 @@ export class Connection {
   readonly #model: string;
   readonly #connection: number;
   readonly #admit: ServeOptions['admit'];
+  readonly #metrics: RequestMetrics | null;
   /** INFO's `peer`: the TCP peer, or the client a PROXY header named. */
   #peer: string;
   /** --proxy-protocol: header bytes received so far (null once the header is read, or when off). */
@@ -112,6 +116,7 @@ export class Connection {
   /** Waiting for the accept loop to admit the client the header named: not reading. */
   #admitting = false;
   #held: Buffer[] = [];
+  #closed = false;
 
   #queue: Slot[] = [];
   #head = 0;
@@ -143,6 +148,11 @@ export class Connection {
     this.#model = options.model;
     this.#connection = options.connection;
     this.#admit = options.limits.admitPeer ? options.admit : undefined;
+    this.#metrics = options.metrics ?? null;
+    if (this.#metrics) {
+      this.#metrics.connections++;
+      this.#metrics.activeConnections++;
+    }
     this.#peer = formatPeer(socket.remoteAddress, socket.remotePort);
     this.#proxy = options.limits.proxyProtocol ? Buffer.alloc(0) : null;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
@@ -318,6 +328,8 @@ export class Connection {
     this.#framesThisPush++;
     const requests = ++this.#requests;
     this.#counters.requests++;
+    const metrics = this.#metrics;
+    const t0 = metrics ? (metrics.request(op), performance.now()) : 0;
     let result: HandlerResult | Promise<HandlerResult>;
     try {
       result = this.#handler(op, payload, {
@@ -331,16 +343,18 @@ export class Connection {
       });
     } catch (err) {
       this.#respondFailure(err);
+      metrics?.observe(performance.now() - t0);
       return;
     }
     if (typeof (result as Promise<HandlerResult>)?.then === 'function') {
-      this.#awaitResult(result as Promise<HandlerResult>);
+      this.#awaitResult(result as Promise<HandlerResult>, t0);
     } else {
       this.#respond(this.#toFrame(result as HandlerResult));
+      metrics?.observe(performance.now() - t0);
     }
   };
 
-  #awaitResult(promise: Promise<HandlerResult>): void {
+  #awaitResult(promise: Promise<HandlerResult>, t0: number): void {
     const slot: Slot = { out: null };
     this.#queue.push(slot);
     let timer: NodeJS.Timeout | null = null;
@@ -348,6 +362,7 @@ export class Connection {
       if (slot.out) return; // already answered (timed out)
       if (timer) clearTimeout(timer);
       slot.out = out;
+      this.#metrics?.observe(performance.now() - t0);
       this.#flush();
     };
     if (this.#limits.requestTimeoutMs > 0) {
@@ -414,6 +429,7 @@ export class Connection {
   #errorFrame(code: ErrorCode, message: string): Buffer {
     this.#errors++;
     this.#counters.errors++;
+    this.#metrics?.error(code);
     return encodeError(code, message);
   }
 
@@ -538,7 +554,10 @@ export class Connection {
   };
 
   #onClose = (): void => {
+    if (this.#closed) return; // 'close' and the already-destroyed path in the constructor
+    this.#closed = true;
     this.#clearTimers();
+    if (this.#metrics) this.#metrics.activeConnections--;
     this.#reason ??= this.#peerEnded ? 'eof' : 'reset';
     const summary: ConnectionSummary = { requests: this.#requests, errors: this.#errors, reason: this.#reason };
     if (this.#limits.proxyProtocol) summary.peer = this.#peer;

@@ -56,6 +56,13 @@ export interface AdmittedMessage {
   refusal: Refusal;
 }
 
+/** worker/child → main: this thread's live metrics (every second, and `final` before it exits). */
+export interface MetricsMessage {
+  type: 'metrics';
+  snapshot: import('./metrics.ts').MetricsSnapshot;
+  final: boolean;
+}
+
 // ── worker_threads models (thread, thread-pool, offload) ──────────────────────────────────
 // worker_threads cannot send a handle "beside" a message: it must sit inside the posted value
 // and in the transfer list. These shapes name that value; nothing else of the socket is read.
@@ -99,7 +106,7 @@ export interface PongMessage {
 }
 
 export type ToWorker = StartupMessage | ConnectionMessage | DrainMessage | PingMessage | AdmittedMessage;
-export type FromWorker = ReadyMessage | ClosedMessage | PongMessage | AdmitMessage;
+export type FromWorker = ReadyMessage | ClosedMessage | PongMessage | AdmitMessage | MetricsMessage;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
