@@ -14,7 +14,7 @@ export PATH := $(TC)/bin:$(PATH)
 VITEST := $(NODE) node_modules/vitest/vitest.mjs
 TSC    := $(NODE) node_modules/typescript/bin/tsc
 
-.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline bench-validate reliability scale-out serve clean
+.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline bench-validate bench-switch reliability scale-out serve clean
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report: paired A/B against BASE (default: the commit results/baseline.json names; BASE=none: the file itself)"
 	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
+	@echo "make bench-switch  live model switches and rolling restarts under load → results/switch-under-load.md (≈ 2 min)"
 	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 2 min)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
@@ -74,6 +75,11 @@ bench-validate: setup
 # Floods and slowloris open thousands of sockets: raise the soft fd limit (the server inherits it).
 reliability: setup
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); $(NODE) reliability/run.ts $(if $(QUICK),--quick) $(RELIABILITY_ARGS)
+
+# Live changes measured: model switches every 2 s and pool restarts under 64 churning sessions.
+# Exit 0 = nothing refused, lost or answered with an ERROR frame; 1 = something was (see the report).
+bench-switch: setup
+	$(NODE) bench/switch/run.ts $(BENCH_SWITCH_ARGS)
 
 # Issue 17: instances on two simulated hosts behind HAProxy (PROXY v2, leastconn, INFO health check),
 # benched from a simulated client host; 1, 2, 4 instances, one killed, one drained. Root only (ip netns).
