@@ -28,6 +28,11 @@ export interface SwitchResult {
   connectionsLeft: number;
 }
 
+/** A restart: in place, one worker at a time (process-pool), or as a new generation of the same options. */
+export type RestartResult =
+  | ({ kind: 'rolling'; generation: number; model: string; replaced: number; ms: number })
+  | ({ kind: 'generation' } & SwitchResult);
+
 export interface RunningServer {
   readonly address: AddressInfo;
   /** The options of the generation serving new connections. */
@@ -45,6 +50,8 @@ export interface RunningServer {
    * Host and port cannot change: the listening socket stays. One switch at a time.
    */
   switchTo(input: ServerOptions): Promise<SwitchResult>;
+  /** Fresh threads or children with the same options, no connection refused (see RestartResult). */
+  restart(): Promise<RestartResult>;
   /**
    * Graceful stop: no new connections, every open one finishes its outstanding requests
    * (bounded by --drain-timeout, after which what is left is force-closed), every thread and
@@ -118,6 +125,35 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
     watchdogKills: a.watchdogKills + b.watchdogKills,
   });
 
+  const switchTo = (next: ServerOptions): Promise<SwitchResult> => {
+    if (stopping) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down'));
+    if (switching) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'a switch is already under way'));
+    switching = (async () => {
+      const options = fillOptions(next);
+      for (const key of ['host', 'port'] as const) {
+        if (options[key] !== current.options[key]) {
+          throw new SwitchboardError('ERR_INVALID_OPTION', `options.${key} cannot change live (the listening socket stays): it is ${current.options[key]}, asked ${options[key]}`);
+        }
+      }
+      const t0 = performance.now();
+      const model = await start(options); // throws, changing nothing, if it cannot start
+      const startMs = Math.round(performance.now() - t0);
+      if (stopping) {
+        await model.close();
+        throw new SwitchboardError('ERR_MODEL_STATE', 'the server began shutting down during the switch');
+      }
+      const previous = current;
+      current = { n: previous.n + 1, model, options };
+      loop.switchTo(model, options);
+      const connectionsLeft = previous.model.stats().connections.active;
+      void retire(previous);
+      const result: SwitchResult = { generation: current.n, model: options.model, previous: { generation: previous.n, model: previous.options.model }, startMs, connectionsLeft };
+      logger.info({ ...result }, 'switched');
+      return result;
+    })().finally(() => (switching = null));
+    return switching;
+  };
+
   return {
     address,
     get options() {
@@ -150,33 +186,16 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
       }
       return { workers, totals, queueWait };
     },
-    switchTo(next: ServerOptions): Promise<SwitchResult> {
-      if (stopping) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down'));
-      if (switching) return Promise.reject(new SwitchboardError('ERR_MODEL_STATE', 'a switch is already under way'));
-      switching = (async () => {
-        const options = fillOptions(next);
-        for (const key of ['host', 'port'] as const) {
-          if (options[key] !== current.options[key]) {
-            throw new SwitchboardError('ERR_INVALID_OPTION', `options.${key} cannot change live (the listening socket stays): it is ${current.options[key]}, asked ${options[key]}`);
-          }
-        }
-        const t0 = performance.now();
-        const model = await start(options); // throws, changing nothing, if it cannot start
-        const startMs = Math.round(performance.now() - t0);
-        if (stopping) {
-          await model.close();
-          throw new SwitchboardError('ERR_MODEL_STATE', 'the server began shutting down during the switch');
-        }
-        const previous = current;
-        current = { n: previous.n + 1, model, options };
-        loop.switchTo(model, options);
-        const connectionsLeft = previous.model.stats().connections.active;
-        void retire(previous);
-        const result: SwitchResult = { generation: current.n, model: options.model, previous: { generation: previous.n, model: previous.options.model }, startMs, connectionsLeft };
-        logger.info({ ...result }, 'switched');
-        return result;
-      })().finally(() => (switching = null));
-      return switching;
+    switchTo,
+    async restart(): Promise<RestartResult> {
+      const model = current.model;
+      if (model.rollingRestart) {
+        if (stopping) throw new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down');
+        const r = await model.rollingRestart();
+        logger.info({ generation: current.n, model: current.options.model, ...r }, 'restarted in place');
+        return { kind: 'rolling', generation: current.n, model: current.options.model, ...r };
+      }
+      return { kind: 'generation', ...(await switchTo(current.options)) };
     },
     stop() {
       stopping ??= (async () => {

@@ -40,8 +40,8 @@ const SCENARIOS: Scenario[] = [
       { at: 8000, path: '/switch', body: { model: 'process-pool', processes: 2 } },
     ],
   },
-  { name: 'process-pool ×2: restart at 3 s and 6.5 s', model: 'process-pool', flags: ['--processes', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
-  { name: 'thread-pool ×2: restart at 3 s and 6.5 s', model: 'thread-pool', flags: ['--threads', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
+  { name: 'process-pool ×2: rolling restart (one child at a time) at 3 s and 6.5 s', model: 'process-pool', flags: ['--processes', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
+  { name: 'thread-pool ×2: restart (a new generation) at 3 s and 6.5 s', model: 'thread-pool', flags: ['--threads', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
 ];
 
 interface Round {
@@ -66,8 +66,8 @@ async function runScenario(s: Scenario, round: number, o: { sessions: number; du
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const from = performance.now() - t0;
       const res = await fetch(`${url}${c.path}`, { method: 'POST', body: c.body ? JSON.stringify(c.body) : undefined, signal: AbortSignal.timeout(60_000) });
-      const json = (await res.json()) as { startMs?: number; error?: string };
-      changes.push({ path: c.path, status: res.status, startMs: json.startMs ?? null, from, to: performance.now() - t0, error: json.error });
+      const json = (await res.json()) as { startMs?: number; ms?: number; error?: string };
+      changes.push({ path: c.path, status: res.status, startMs: json.startMs ?? json.ms ?? null, from, to: performance.now() - t0, error: json.error });
     }
     const r = await load;
     const inChange = ([t]: [number, number]) => changes.some((c) => t >= c.from && t < c.to + 1000);
@@ -90,7 +90,7 @@ function render(rounds: Round[], o: { sessions: number; durationMs: number; roun
   L.push('"During changes" is from each POST until 1 s after it answered; "steady" is the rest after the first second. Median of');
   L.push(`${o.rounds} rounds, range in brackets. The client shares the machine's CPUs with the server, so the figures are the pair's.`);
   L.push('');
-  L.push('| scenario | answers/s | p99 during changes | p99 steady | change start (ms) | refused (E_BUSY) | lost | ERROR frames | failed connects |');
+  L.push('| scenario | answers/s | p99 during changes | p99 steady | change took (ms: new generation ready, or every child replaced) | refused (E_BUSY) | lost | ERROR frames | failed connects |');
   L.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const name of [...new Set(rounds.map((r) => r.scenario))]) {
     const rs = rounds.filter((r) => r.scenario === name);

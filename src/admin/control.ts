@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { parseServeFlags } from '../serve-flags.ts';
-import type { RunningServer, SwitchResult } from '../server.ts';
+import type { RestartResult, RunningServer, SwitchResult } from '../server.ts';
 import type { FilledServerOptions } from '../shared/config.ts';
 
 /** Flags that belong to the process, not to a generation: they cannot change live. */
@@ -86,9 +86,9 @@ export class Control {
     return this.#apply([...this.#flags, ...given], 'switch');
   }
 
-  /** POST /restart: the same flags, a new generation (fresh threads or children), the old one retired. */
-  restart(): Promise<SwitchResult> {
-    return this.#apply(this.#flags, 'restart');
+  /** POST /restart: fresh threads or children, same flags: in place one at a time (process-pool) or as a new generation. */
+  restart(): Promise<RestartResult> {
+    return this.#server.restart();
   }
 
   /** SIGHUP: the config file again, the command line on top. A bad file is refused; nothing changes. */

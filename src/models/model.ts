@@ -79,6 +79,11 @@ export interface Model extends ConnectionSink {
   stats(): ModelStats;
   metrics(): ModelMetrics;
   whenIdle(): Promise<void>;
+  /**
+   * Models that can replace their workers one at a time in place (process-pool) do so here; the
+   * server restarts the others as a new generation.
+   */
+  rollingRestart?(): Promise<{ replaced: number; ms: number }>;
 }
 
 export abstract class ModelBase implements Model {

@@ -38,6 +38,7 @@ export class ProcessPoolModel extends ModelBase {
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   #forked = 0;
   #recycled = 0;
+  #restarting = false;
   #draining = false;
 
   constructor(ctx: ModelContext) {
@@ -144,16 +145,46 @@ export class ProcessPoolModel extends ModelBase {
     }
   }
 
-  /** Served its share: out of the slot, replacement forked now, exits when its connections end. */
-  #recycle(child: Child): void {
+  /**
+   * A rolling restart: each child in turn is replaced the way a recycle does it (out of its slot,
+   * a replacement forked at once, the old one exits when its connections end), and the next waits
+   * until that replacement is ready, so at most one slot is ever without a ready child and no
+   * connection is refused (one that finds none waits in the queue for the replacement).
+   */
+  async rollingRestart(): Promise<{ replaced: number; ms: number }> {
+    if (this.#restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
+    this.#restarting = true;
+    const t0 = performance.now();
+    let replaced = 0;
+    try {
+      for (let slot = 0; slot < this.#slots.length; slot++) {
+        const old = this.#slots[slot];
+        if (!old || this.#draining || this.state === 'closed') continue;
+        this.#recycle(old, false);
+        const fresh = this.#slots[slot];
+        if (!fresh || !(await fresh.ready)) throw new SwitchboardError('ERR_PROCESS_START', `rolling restart: the replacement for slot ${slot} did not start; ${replaced} of ${this.#slots.length} children replaced, the rest keep serving`);
+        replaced++;
+      }
+    } finally {
+      this.#restarting = false;
+    }
+    const ms = Math.round(performance.now() - t0);
+    this.ctx.log.info({ replaced, ms }, 'rolling restart done');
+    return { replaced, ms };
+  }
+
+  /** Served its share (or a rolling restart): out of the slot, replacement forked now, exits when its connections end. */
+  #recycle(child: Child, counted = true): void {
     const slot = this.#slots.indexOf(child);
     child.state = 'retiring';
     child.expectExit = true;
-    this.#recycled++;
-    this.lifecycle.recycles++;
+    if (counted) {
+      this.#recycled++;
+      this.lifecycle.recycles++;
+    }
     this.#retiring.add(child);
     if (child.active === 0) child.drain();
-    this.ctx.log.info({ pid: child.pid, served: child.served }, 'recycling child');
+    this.ctx.log.info({ pid: child.pid, served: child.served }, counted ? 'recycling child' : 'replacing child (rolling restart)');
     if (slot >= 0) this.#spawn(slot);
   }
 
