@@ -28,7 +28,7 @@ export interface SwitchResult {
   connectionsLeft: number;
 }
 
-/** A restart: in place, one worker at a time (process-pool), or as a new generation of the same options. */
+/** A restart: in place, one worker at a time (process-pool, thread-pool), or as a new generation of the same options. */
 export type RestartResult =
   | ({ kind: 'rolling'; generation: number; model: string; replaced: number; ms: number })
   | ({ kind: 'generation' } & SwitchResult);

@@ -41,7 +41,7 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   { name: 'process-pool ×2: rolling restart (one child at a time) at 3 s and 6.5 s', model: 'process-pool', flags: ['--processes', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
-  { name: 'thread-pool ×2: restart (a new generation) at 3 s and 6.5 s', model: 'thread-pool', flags: ['--threads', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
+  { name: 'thread-pool ×2: rolling restart (one thread at a time) at 3 s and 6.5 s', model: 'thread-pool', flags: ['--threads', '2'], changes: [{ at: 3000, path: '/restart' }, { at: 6500, path: '/restart' }] },
 ];
 
 interface Round {

@@ -89,7 +89,7 @@ export async function runCtl(command: CtlCommand, o: CtlOptions & { settings?: R
   else if (command === 'stats') out(formatStats(body as Stats));
   else if (command === 'restart' && (body as { kind?: string }).kind === 'rolling') {
     const r = body as { generation: number; model: string; replaced: number; ms: number };
-    out(`${r.model}: ${r.replaced} children replaced one at a time in ${r.ms} ms (generation ${r.generation} stays)\n`);
+    out(`${r.model}: ${r.replaced} ${r.model === 'thread-pool' ? 'threads' : 'children'} replaced one at a time in ${r.ms} ms (generation ${r.generation} stays)\n`);
   } else if (command === 'switch' || command === 'restart') {
     const r = body as { generation: number; model: string; previous: { generation: number; model: string }; startMs: number; connectionsLeft: number };
     out(`generation ${r.generation} (${r.model}) serving new connections after a ${r.startMs} ms start; generation ${r.previous.generation} (${r.previous.model}) finishes its ${r.connectionsLeft} connection(s), then closes\n`);

@@ -80,8 +80,8 @@ export interface Model extends ConnectionSink {
   metrics(): ModelMetrics;
   whenIdle(): Promise<void>;
   /**
-   * Models that can replace their workers one at a time in place (process-pool) do so here; the
-   * server restarts the others as a new generation.
+   * Models that can replace their workers one at a time in place (process-pool, thread-pool) do
+   * so here; the server restarts the others as a new generation.
    */
   rollingRestart?(): Promise<{ replaced: number; ms: number }>;
 }

@@ -66,7 +66,7 @@ export class OffloadModel extends ModelBase {
       workerData: startupMessage('offload', this.ctx, this.#watchdog.table),
     });
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
-    trackPoolThreads(this.#pool, this.lifecycle, threads, () => this.#closing);
+    trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing);
     // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
     // handler module loads there and has every thread warm before we listen. Its answer times
     // that thread's start-up (the threads start together); replacements are not timed.

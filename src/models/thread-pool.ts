@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
-import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolReadyMessage, type RetireMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
@@ -34,6 +34,12 @@ export class ThreadPoolModel extends ModelBase {
   /** limits.admitPeer: the tickets of connections now in the pool, so a worker's AdmitMessage finds its own. */
   readonly #inPool = new Map<number, ConnectionTicket>();
   #died = 0; // connections lost with their thread
+  /** Threads a rolling restart is retiring: the balancer gives them no new connection. */
+  readonly #retiringThreads = new Set<number>();
+  /** Threads that said pool-ready, and who waits for the next new one. */
+  readonly #readyThreads = new Set<number>();
+  #onNewThread: ((threadId: number) => void) | null = null;
+  #restarting = false;
   #running = 0; // connection tasks given to piscina (≤ capacity until a drain: piscina's own queue stays empty)
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   #draining = false; // drain() has begun: the K bound per thread is lifted for queued connections
@@ -72,7 +78,7 @@ export class ThreadPoolModel extends ModelBase {
       // piscina's per-thread bound leaves room for the queue to be served on drain; our balancer
       // applies K (#perThread) until then.
       concurrentTasksPerWorker: connectionsPerThread + this.ctx.options.queue,
-      loadBalancer: this.#watchdog.balancer(this.#perThread) ?? leastBusy(this.#perThread),
+      loadBalancer: leastBusy(this.#perThread, (id, now) => this.#retiringThreads.has(id) || this.#watchdog.stalled(id, now)),
       // Tasks live as long as their connection: an idle thread must keep running its event
       // loop (sockets, timers), never park in Atomics.wait between tasks.
       atomics: 'disabled',
@@ -85,11 +91,17 @@ export class ThreadPoolModel extends ModelBase {
     // A thread that dies with no task running is reported here; without a listener it would
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
-    trackPoolThreads(this.#pool, this.lifecycle, threads, () => this.#closing);
+    trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing || this.#restarting);
     this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
     this.#drains.onmessage = (event) => {
       const msg = (event as MessageEvent).data;
       if (isMessage<MetricsMessage>(msg, 'metrics')) return this.metricsTable.update(msg.snapshot, msg.final);
+      if (isMessage<PoolReadyMessage>(msg, 'pool-ready')) {
+        const fresh = !this.#readyThreads.has(msg.threadId);
+        this.#readyThreads.add(msg.threadId);
+        if (fresh) this.#onNewThread?.(msg.threadId);
+        return;
+      }
       if (!isMessage<AdmitMessage>(msg, 'admit')) return;
       const ticket = this.#inPool.get(msg.id);
       const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
@@ -148,6 +160,46 @@ export class ThreadPoolModel extends ModelBase {
         this.#next();
       },
     );
+  }
+
+  /**
+   * A rolling restart, one thread at a time: the balancer stops giving it connections, it exits
+   * once its connections have ended (drained after --drain-timeout if they have not), piscina
+   * starts its replacement, and the next thread goes only when that one has said it is ready.
+   * The other threads serve meanwhile, so no connection is refused.
+   */
+  async rollingRestart(): Promise<{ replaced: number; ms: number }> {
+    if (this.#restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
+    this.#restarting = true;
+    const t0 = performance.now();
+    let replaced = 0;
+    try {
+      for (const worker of [...this.#pool.threads]) {
+        if (this.#draining || this.#closing) break;
+        const id = worker.threadId;
+        this.#retiringThreads.add(id);
+        const limitMs = this.ctx.options.drainTimeoutMs + 30_000;
+        const next = new Promise<number | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), limitMs);
+          this.#onNewThread = (t) => {
+            clearTimeout(timer);
+            resolve(t);
+          };
+        });
+        this.#drains?.postMessage({ type: 'retire', threadId: id, graceMs: this.ctx.options.drainTimeoutMs } satisfies RetireMessage);
+        const fresh = await next;
+        this.#onNewThread = null;
+        this.#retiringThreads.delete(id);
+        this.#readyThreads.delete(id);
+        if (fresh === null) throw new SwitchboardError('ERR_THREAD_START', `rolling restart: no replacement for thread ${id} within ${limitMs} ms; ${replaced} of ${this.ctx.options.threads} threads replaced`);
+        replaced++;
+      }
+    } finally {
+      this.#restarting = false;
+    }
+    const ms = Math.round(performance.now() - t0);
+    this.ctx.log.info({ replaced, ms }, 'rolling restart done');
+    return { replaced, ms };
   }
 
   /** A connection task ended: the oldest waiting connection takes its place. */

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
-import { isMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { isMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolReadyMessage, type RetireMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 
 const startup = workerData as PoolStartup;
 // Drain: threads already running hear it on the channel; one started later (a replacement for
@@ -21,13 +21,35 @@ const host = new ConnectionHost({
 });
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
-host.reportMetrics((snapshot, final) => drains.postMessage({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
+const sendFinalMetrics = host.reportMetrics((snapshot, final) => drains.postMessage({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
+let retiring = false;
 drains.onmessage = (event) => {
   const msg = (event as MessageEvent).data;
   if (isMessage<DrainMessage>(msg, 'drain')) void host.drain();
   else if (isMessage<AdmittedMessage>(msg, 'admitted')) host.admitted(msg);
+  else if (isMessage<RetireMessage>(msg, 'retire') && msg.threadId === threadId && !retiring) retire(msg.graceMs);
 };
 (drains as unknown as { unref(): void }).unref();
+drains.postMessage({ type: 'pool-ready', threadId } satisfies PoolReadyMessage);
+
+/**
+ * A rolling restart retires this thread: the balancer gives it no new connection; once the ones
+ * it has end (or, after `graceMs`, have been drained) it exits and piscina starts its replacement.
+ * The exit waits a moment after the last connection so piscina's answer for that task goes out first.
+ */
+function retire(graceMs: number): void {
+  retiring = true;
+  const leave = () => {
+    sendFinalMetrics();
+    setTimeout(() => process.exit(0), 50);
+  };
+  const grace = setTimeout(() => void host.drain().then(leave), graceMs);
+  grace.unref();
+  void host.whenEmpty().then(() => {
+    clearTimeout(grace);
+    leave();
+  });
+}
 
 export default function serve(task: PoolTask): Promise<ConnectionSummary> | { ready: true; threadId: number } {
   if (task.type === 'ping') return { ready: true, threadId }; // the start-up handshake

@@ -38,12 +38,21 @@ export function enableWorkerCompileCache(): void {
 
 /**
  * A piscina pool's thread lifecycle into `lifecycle`: every thread it creates is a start and
- * every one it destroys an exit; with minThreads = maxThreads, a start beyond the first `threads`
- * replaces one that died (a respawn) until close() begins.
+ * every one it destroys an exit. A thread that ends while `planned()` is false (not close(), not a
+ * rolling restart) died; the thread piscina creates after it (minThreads = maxThreads) is a respawn.
+ * Decided when the thread ends: piscina reports a replacement only once it is ready, later.
  */
-export function trackPoolThreads(pool: { on(event: 'workerCreate' | 'workerDestroy', listener: () => void): unknown }, lifecycle: Lifecycle, threads: number, closing: () => boolean): void {
-  pool.on('workerCreate', () => {
-    if (++lifecycle.starts > threads && !closing()) lifecycle.respawns++;
+export function trackPoolThreads(pool: { on(event: 'workerCreate' | 'workerDestroy', listener: () => void): unknown }, lifecycle: Lifecycle, planned: () => boolean): void {
+  let died = 0;
+  pool.on('workerDestroy', () => {
+    lifecycle.exits++;
+    if (!planned()) died++;
   });
-  pool.on('workerDestroy', () => void lifecycle.exits++);
+  pool.on('workerCreate', () => {
+    lifecycle.starts++;
+    if (died > 0) {
+      died--;
+      lifecycle.respawns++;
+    }
+  });
 }

@@ -30,6 +30,7 @@ export class ConnectionHost {
   #draining = false;
   #onEmpty: (() => void) | null = null;
   readonly #asking = new Map<number, (refusal: Refusal) => void>();
+  readonly #emptyWaiters: (() => void)[] = [];
 
   constructor(options: HostOptions) {
     this.options = options;
@@ -64,7 +65,10 @@ export class ConnectionHost {
     if (this.#draining) conn.drain();
     return conn.done.then((summary) => {
       this.#connections.delete(conn);
-      if (this.#connections.size === 0) this.#onEmpty?.();
+      if (this.#connections.size === 0) {
+        this.#onEmpty?.();
+        for (const w of this.#emptyWaiters.splice(0)) w();
+      }
       return summary;
     });
   }
@@ -104,6 +108,12 @@ export class ConnectionHost {
     for (const conn of this.#connections) conn.drain();
     if (this.#connections.size === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#onEmpty = resolve));
+  }
+
+  /** Resolves once no connection is open here (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
   }
 
   /** Forced: drop every connection now. */

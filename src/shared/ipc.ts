@@ -80,6 +80,23 @@ export interface PoolStartup extends StartupMessage {
   drainChannel: string;
 }
 
+/**
+ * thread-pool rolling restart, main → workers: thread `threadId` takes no new connection (the
+ * balancer already skips it), exits once its connections have ended, and drains what is still
+ * open after `graceMs`. Its replacement says PoolReadyMessage.
+ */
+export interface RetireMessage {
+  type: 'retire';
+  threadId: number;
+  graceMs: number;
+}
+
+/** thread-pool worker → main: this thread has loaded the handler and takes connections. */
+export interface PoolReadyMessage {
+  type: 'pool-ready';
+  threadId: number;
+}
+
 /** A thread-pool task: one connection (`socket` is in the transfer list), or the start-up ping. */
 export type PoolTask = { type: 'connection'; id: number; socket: import('node:net').Socket } | { type: 'ping' };
 
