@@ -344,3 +344,29 @@ export function killLeftovers(seen: Map<number, number>): number {
   }
   return killed;
 }
+
+/**
+ * Per process of the tree rooted at `root`: its fds, and its threads by OS thread name — what a
+ * "not back to baseline" check prints, so a leak names the process and the thread it left.
+ */
+export function treeBreakdown(root: number): { pid: number; fds: number; threads: Record<string, number> }[] {
+  return [root, ...descendants(root)].map((pid) => {
+    const threads: Record<string, number> = {};
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      /* gone */
+    }
+    for (const tid of tids) {
+      let comm = '?';
+      try {
+        comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        /* gone */
+      }
+      threads[comm] = (threads[comm] ?? 0) + 1;
+    }
+    return { pid, fds: fdCount(pid), threads };
+  });
+}

@@ -11,7 +11,7 @@ import { Op, encodeFrame } from '../../src/shared/protocol.ts';
 import { echoOk, rawConnect } from '../../harness/client.ts';
 import { sleep } from '../../harness/time.ts';
 import { pick, Recorder, startServer, type FaultContext, type FaultResult } from '../lib.ts';
-import { waitForTree } from '../../harness/proc-tree.ts';
+import { treeBreakdown, waitForTree } from '../../harness/proc-tree.ts';
 
 export const name = 'resets';
 
@@ -116,6 +116,7 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     await echoOk(server.port);
     await sleep(500);
     const base = rec.sample(server.stats());
+    const baseTree = treeBreakdown(server.pid);
     let bigStarted = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -140,6 +141,8 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       bigRepliesInterrupted: bigStarted,
       inProcessTimers: timers,
     });
+    // Not back: which process holds what (a thread name tells a logger's worker from a libuv pool).
+    if (!back.ok) Object.assign(rec.metrics, { treeBefore: baseTree, treeAfter: treeBreakdown(server.pid) });
     rec.check('server alive', server.alive());
     rec.check('the server was writing a 1 MiB reply when reset', bigStarted > 0, `${bigStarted}`);
     rec.check(
