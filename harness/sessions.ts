@@ -50,6 +50,11 @@ export async function runSessions(o: SessionsOptions): Promise<SessionsResult> {
     }
     r.connections++;
     sock.setNoDelay(true);
+    // A server that stops answering must show up as lost requests, not a run that never ends.
+    sock.setTimeout(10_000, () => {
+      note('no answer for 10 s: connection dropped');
+      sock.destroy();
+    });
     const decoder = new FrameDecoder(16 * 1024 * 1024);
     await new Promise<void>((done) => {
       let sent = 0;

@@ -90,7 +90,7 @@ async function serve(args: ServeArgs, commandLine: string[]): Promise<number> {
           generation: () => running.generation,
           draining: () => draining,
           drain: () => onSignal('admin'),
-          switch: (settings) => control.switch(settings),
+          switch: (settings) => control.switch(settings, { allowHandler: Boolean(admin.token) }),
           restart: () => control.restart(),
         },
         admin,

@@ -14,7 +14,7 @@ import { fillOptions, type FilledServerOptions, type ServerOptions } from './sha
 import { SwitchboardError } from './shared/errors.ts';
 import { handlerUrl } from './shared/handler.ts';
 import { createLogger, type Logger } from './shared/log.ts';
-import { addInto, emptyTotals, type MetricsTotals } from './shared/metrics.ts';
+import { addInto, emptyTotals, type DurationCounts, type MetricsTotals } from './shared/metrics.ts';
 import { createModel } from './models/registry.ts';
 import type { Lifecycle, Model, ModelMetrics, ModelStats } from './models/model.ts';
 
@@ -93,7 +93,16 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
   /** Generations replaced and still finishing their connections. */
   const retiring = new Set<Generation>();
   /** What the generations that are gone counted (so totals never go down). */
-  const gone: { totals: MetricsTotals; lifecycle: Lifecycle } = { totals: emptyTotals(), lifecycle: { starts: 0, exits: 0, respawns: 0, recycles: 0, watchdogKills: 0 } };
+  const gone: { totals: MetricsTotals; lifecycle: Lifecycle; queueWait: DurationCounts } = {
+    totals: emptyTotals(),
+    lifecycle: { starts: 0, exits: 0, respawns: 0, recycles: 0, watchdogKills: 0 },
+    queueWait: emptyTotals().duration,
+  };
+  const addDurations = (into: DurationCounts, d: DurationCounts) => {
+    d.counts.forEach((v, i) => (into.counts[i] = (into.counts[i] ?? 0) + v));
+    into.sum += d.sum;
+    into.count += d.count;
+  };
   let switching: Promise<SwitchResult> | null = null;
   let stopping: Promise<boolean> | null = null;
 
@@ -111,6 +120,7 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
     await g.model.close();
     const m = g.model.metrics();
     addInto(gone.totals, m.totals);
+    addDurations(gone.queueWait, m.queueWait);
     const lc = g.model.stats().lifecycle;
     for (const k of Object.keys(lc) as (keyof Lifecycle)[]) gone.lifecycle[k] += lc[k];
     retiring.delete(g);
@@ -175,23 +185,22 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
       const now = current.model.metrics();
       const workers = [...now.workers];
       const totals = addInto(addInto(emptyTotals(), gone.totals), now.totals);
-      const queueWait = structuredClone(now.queueWait);
+      const queueWait = structuredClone(gone.queueWait);
+      addDurations(queueWait, now.queueWait);
       for (const g of retiring) {
         const m = g.model.metrics();
         workers.push(...m.workers);
         addInto(totals, m.totals);
-        m.queueWait.counts.forEach((v, i) => (queueWait.counts[i]! += v));
-        queueWait.sum += m.queueWait.sum;
-        queueWait.count += m.queueWait.count;
+        addDurations(queueWait, m.queueWait);
       }
       return { workers, totals, queueWait };
     },
     switchTo,
     async restart(): Promise<RestartResult> {
       const model = current.model;
-      if (model.rollingRestart) {
-        if (stopping) throw new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down');
-        const r = await model.rollingRestart();
+      if (stopping) throw new SwitchboardError('ERR_MODEL_STATE', 'the server is shutting down');
+      const r = model.rollingRestart ? await model.rollingRestart() : null;
+      if (r) {
         logger.info({ generation: current.n, model: current.options.model, ...r }, 'restarted in place');
         return { kind: 'rolling', generation: current.n, model: current.options.model, ...r };
       }

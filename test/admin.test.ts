@@ -2,6 +2,7 @@
 // live metrics from every model (figures from threads and children while they run, not at exit),
 // the bad-input answers, the token rule, drain over HTTP, and ctl's output and exit codes.
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { Op } from '../src/shared/protocol.ts';
@@ -72,7 +73,17 @@ describe('admin endpoint: bad input and access', () => {
     const bad = await fetch(`${url}/drain`, { method: 'POST', body: '{"model":', headers: { 'content-type': 'application/json' } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/not JSON/);
-    // None of it drained the server.
+    // A request target no URL parser accepts is still only a 404, not a crash.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const u = new URL(url);
+      const c = net.connect(Number(u.port), u.hostname, () => c.end('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let got = '';
+      c.on('data', (d) => (got += d));
+      c.on('close', () => resolve(got));
+      c.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 404/);
+    // None of it drained or stopped the server.
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 

@@ -22,8 +22,9 @@ async function servedBy(port: number): Promise<string> {
 
 const LOAD = { sessions: 64, requestsPerConnection: 25, durationMs: 10_000 };
 
-async function post(url: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(60_000) });
+async function post(url: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const res = await fetch(`${url}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers, signal: AbortSignal.timeout(60_000) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -98,12 +99,20 @@ describe('live switch under load', () => {
     expect(finalStats(server.stderr())?.accept.refused).toBe(0);
   });
 
+  it('--handler can change live only with a token: 400 on an endpoint without one', async () => {
+    const { url } = await started('event-loop');
+    const r = await post(url, '/switch', { handler: '/tmp/any-module.mjs' });
+    expect(r.status).toBe(400);
+    expect(String(r.json.error)).toMatch(/--handler loads code.*--admin-token/);
+  });
+
   it('a switch that cannot start (a handler that does not load) changes nothing: 500 with the reason, the old generation keeps serving', async () => {
-    const { server, url } = await started('thread-pool', ['--threads', '1']);
-    const bad = await post(url, '/switch', { model: 'process-pool', handler: '/nonexistent/handler.ts' });
+    const token = 'switch-test-token-0123456789';
+    const { server, url } = await started('thread-pool', ['--threads', '1', '--admin-token', token]);
+    const bad = await post(url, '/switch', { model: 'process-pool', handler: '/nonexistent/handler.ts' }, token);
     expect(bad.status).toBe(500);
     expect(String(bad.json.error)).toMatch(/failed to start.*keeps serving/);
-    const typo = await post(url, '/switch', { modle: 'event-loop' });
+    const typo = await post(url, '/switch', { modle: 'event-loop' }, token);
     expect(typo.status).toBe(400);
     expect(String(typo.json.error)).toMatch(/modle/);
     const p = await RawPeer.connect(server.port);
@@ -111,7 +120,7 @@ describe('live switch under load', () => {
     await p.waitFrames(1);
     expect(JSON.parse(p.frames[0]!.payload.toString())).toMatchObject({ model: 'thread-pool' });
     p.destroy();
-    const stats = (await (await fetch(`${url}/stats`)).json()) as { generation: number };
+    const stats = (await (await fetch(`${url}/stats`, { headers: { authorization: `Bearer ${token}` } })).json()) as { generation: number };
     expect(stats.generation).toBe(1);
   });
 });

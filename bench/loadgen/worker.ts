@@ -359,7 +359,7 @@ class Active {
     // E_SHUTTING_DOWN is the server's "go away": the request was not processed and this
     // connection will close. Like an HTTP/2 client after GOAWAY, stop sending on it, close it once
     // nothing is outstanding, and carry on over a new connection (onClose reconnects).
-    if (op === 0xff && !this.goingAway && payload.subarray(0, 15).toString('latin1') === 'E_SHUTTING_DOWN') this.goingAway = true;
+    if (op === 0xff && !this.goingAway && isShuttingDown(payload)) this.goingAway = true;
     if (this.goingAway) {
       if (this.starts.length === 0) this.sock?.end();
       if (stopping && this.starts.length === 0) checkDrained();
@@ -636,3 +636,10 @@ void prepare().catch((err: Error) => {
   note(`worker failed: ${err.stack ?? err.message}`);
   finish();
 });
+
+const SHUTTING_DOWN = Buffer.from('E_SHUTTING_DOWN');
+/** An ERROR payload whose code (up to the first space) is E_SHUTTING_DOWN; no copy of the payload. */
+function isShuttingDown(payload: Uint8Array): boolean {
+  const n = SHUTTING_DOWN.length;
+  return payload.length >= n && SHUTTING_DOWN.equals(payload.subarray(0, n)) && (payload.length === n || payload[n] === 0x20);
+}

@@ -209,7 +209,7 @@ interface HarnessRun {
   stderr: string;
 }
 
-function startHarness(label: string, agents: string[], args: string[], outDir: string): { done: Promise<HarnessRun> } {
+function startHarness(label: string, agents: string[], args: string[], outDir: string): { done: Promise<HarnessRun>; stop(): void } {
   const cmd = [NODE, RUN, '--target', `${FRONTEND.host}:${FRONTEND.port}`, '--label', label, ...agents.flatMap((a) => ['--agent', a]), '--no-micro', '--cpus', 'none', '--out', outDir, ...args];
   const child = spawn('ip', inNs(NS.cli, cmd).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -222,7 +222,8 @@ function startHarness(label: string, agents: string[], args: string[], outDir: s
       resolve({ results: JSON.parse(readFileSync(file, 'utf8')) as RunResults, stderr });
     });
   });
-  return { done };
+  // A scenario that fails before awaiting `done` stops the run it started (and owns its rejection).
+  return { done, stop: () => void (child.exitCode === null && child.kill('SIGTERM')) };
 }
 
 function findResults(dir: string): string {
@@ -268,6 +269,16 @@ async function eventRun(d: Deployment, o: Options, kind: 'kill' | 'drain'): Prom
   const args = ['--workloads', 'echo-64B', '-c', String(o.connections), '--rounds', '1', '--duration', String(windowS), '--warmup', '1'];
   const before = await serverStats(d.socket);
   const harness = startHarness(`haproxy→${d.n}×${d.model} (${kind} s1)`, d.agents, args, out);
+  try {
+    return await eventDuring(d, kind, victim, harness, before);
+  } catch (err) {
+    harness.stop();
+    await harness.done.catch(() => {});
+    throw err;
+  }
+}
+
+async function eventDuring(d: Deployment, kind: 'kill' | 'drain', victim: Instance, harness: ReturnType<typeof startHarness>, before: Map<string, ServerStat>): Promise<EventRun> {
   // Node start-up and connecting take about a second, then the 1 s warm-up: 4 s in is ≈ 2 s into the window.
   await sleep(4000);
   const victimConnections = (await serverStats(d.socket)).get(victim.name)?.current ?? 0;

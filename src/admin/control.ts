@@ -78,11 +78,18 @@ export class Control {
     this.#flags = [...o.configFlags, ...o.commandLine];
   }
 
-  /** POST /switch: the current flags with `settings` on top, as the next generation. */
-  async switch(settings: unknown): Promise<SwitchResult> {
+  /**
+   * POST /switch: the current flags with `settings` on top, as the next generation. A new
+   * --handler loads and runs code, so it is taken only from an endpoint that has a token (on
+   * loopback without one, any local user could send it); SIGHUP's file is the operator's own.
+   */
+  async switch(settings: unknown, o: { allowHandler: boolean }): Promise<SwitchResult> {
     const given = settingsToFlags(settings, 'switch');
     const fixed = Object.keys(settings as object).filter((k) => FIXED.includes(k));
     if (fixed.length) throw new SwitchboardError('ERR_INVALID_OPTION', `switch: ${fixed.map((k) => `--${k}`).join(', ')} cannot change live (they belong to the process; restart it)`);
+    if (!o.allowHandler && Object.hasOwn(settings as object, 'handler')) {
+      throw new SwitchboardError('ERR_INVALID_OPTION', 'switch: --handler loads code, so it can change live only through an admin endpoint with --admin-token (or through --config and SIGHUP)');
+    }
     return this.#apply([...this.#flags, ...given], 'switch');
   }
 

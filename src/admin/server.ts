@@ -72,11 +72,11 @@ export async function startAdmin(target: AdminTarget, o: AdminOptions, log: Logg
       res.end(text);
     };
     const fail = (status: number, error: string, headers: Record<string, string> = {}) => send(status, { error }, headers);
-    const path = new URL(req.url ?? '/', 'http://admin').pathname;
-
     if (o.token && !tokenMatches(req.headers.authorization, o.token)) {
       return fail(401, 'missing or wrong bearer token (Authorization: Bearer <--admin-token>)', { 'www-authenticate': 'Bearer' });
     }
+    // The path as sent, without the query: nothing here parses a URL that could throw.
+    const path = (req.url ?? '/').split('?')[0]!;
     const method = ROUTES[path];
     if (!method) return fail(404, `no such path ${path}; try ${Object.keys(ROUTES).join(', ')}`);
     if (req.method !== method) return fail(405, `${req.method} not allowed on ${path}; use ${method}`, { allow: method });

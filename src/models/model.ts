@@ -83,7 +83,7 @@ export interface Model extends ConnectionSink {
    * Models that can replace their workers one at a time in place (process-pool, thread-pool) do
    * so here; the server restarts the others as a new generation.
    */
-  rollingRestart?(): Promise<{ replaced: number; ms: number }>;
+  rollingRestart?(): Promise<{ replaced: number; ms: number } | null>;
 }
 
 export abstract class ModelBase implements Model {

@@ -168,7 +168,10 @@ export class ThreadPoolModel extends ModelBase {
    * starts its replacement, and the next thread goes only when that one has said it is ready.
    * The other threads serve meanwhile, so no connection is refused.
    */
-  async rollingRestart(): Promise<{ replaced: number; ms: number }> {
+  async rollingRestart(): Promise<{ replaced: number; ms: number } | null> {
+    // One thread: retiring it would leave new connections waiting, unread, until its connections
+    // end. The server restarts it as a new generation instead (null).
+    if (this.ctx.options.threads < 2) return null;
     if (this.#restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
     this.#restarting = true;
     const t0 = performance.now();

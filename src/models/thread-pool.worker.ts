@@ -39,16 +39,24 @@ drains.postMessage({ type: 'pool-ready', threadId } satisfies PoolReadyMessage);
  */
 function retire(graceMs: number): void {
   retiring = true;
-  const leave = () => {
+  let left = false;
+  // A task piscina sent before the balancer heard of the retirement can still arrive (the retire
+  // message and piscina's port are not ordered): leave only once the thread has been empty for a
+  // moment, and never twice (the final metrics report must go out once).
+  const leave = async (): Promise<void> => {
+    if (left) return;
+    do {
+      await host.whenEmpty();
+      await new Promise((r) => setTimeout(r, 50));
+    } while (host.active > 0);
+    if (left) return;
+    left = true;
     sendFinalMetrics();
     setTimeout(() => process.exit(0), 50);
   };
   const grace = setTimeout(() => void host.drain().then(leave), graceMs);
   grace.unref();
-  void host.whenEmpty().then(() => {
-    clearTimeout(grace);
-    leave();
-  });
+  void leave().then(() => clearTimeout(grace));
 }
 
 export default function serve(task: PoolTask): Promise<ConnectionSummary> | { ready: true; threadId: number } {

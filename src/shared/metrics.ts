@@ -103,9 +103,17 @@ export function opLabel(op: number): string {
   return (OP_NAMES as Record<number, string>)[op] ?? `0x${op.toString(16).padStart(2, '0')}`;
 }
 
-/** This thread's label: the main thread of a process is `pid:<pid>`, a worker thread `thread:<id>`. */
+let mainLabels = 0;
+
+/**
+ * This thread's label: the main thread of a process is `pid:<pid>`, a worker thread `thread:<id>`.
+ * A second RequestMetrics in one main thread (the next generation of event-loop or offload after
+ * a live switch) is `pid:<pid>#2`, …: its counts start at 0, and reusing the label would make the
+ * series go down, and show twice while the old generation finishes.
+ */
 export function workerLabel(threadId: number, pid = process.pid): string {
-  return threadId === 0 ? `pid:${pid}` : `thread:${threadId}`;
+  if (threadId !== 0) return `thread:${threadId}`;
+  return ++mainLabels === 1 ? `pid:${pid}` : `pid:${pid}#${mainLabels}`;
 }
 
 /** Totals over snapshots (the retired ones and the live ones alike). */
@@ -120,13 +128,14 @@ export function emptyTotals(): MetricsTotals {
   return { connections: 0, requests: {}, errors: {}, duration: { counts: new Array(DURATION_BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 } };
 }
 
-export function addInto(into: MetricsTotals, s: Omit<MetricsTotals, never>): MetricsTotals {
-  into.connections += s.connections;
-  for (const [k, v] of Object.entries(s.requests)) into.requests[k] = (into.requests[k] ?? 0) + v;
-  for (const [k, v] of Object.entries(s.errors)) into.errors[k] = (into.errors[k] ?? 0) + v;
-  s.duration.counts.forEach((v, i) => (into.duration.counts[i] = (into.duration.counts[i] ?? 0) + v));
-  into.duration.sum += s.duration.sum;
-  into.duration.count += s.duration.count;
+/** `into` += `s` (sign −1: −=, to take back a snapshot folded in too early). */
+export function addInto(into: MetricsTotals, s: Omit<MetricsTotals, never>, sign: 1 | -1 = 1): MetricsTotals {
+  into.connections += sign * s.connections;
+  for (const [k, v] of Object.entries(s.requests)) into.requests[k] = (into.requests[k] ?? 0) + sign * v;
+  for (const [k, v] of Object.entries(s.errors)) into.errors[k] = (into.errors[k] ?? 0) + sign * v;
+  s.duration.counts.forEach((v, i) => (into.duration.counts[i] = (into.duration.counts[i] ?? 0) + sign * v));
+  into.duration.sum += sign * s.duration.sum;
+  into.duration.count += sign * s.duration.count;
   return into;
 }
 
@@ -137,6 +146,8 @@ export function addInto(into: MetricsTotals, s: Omit<MetricsTotals, never>): Met
  */
 export class WorkerMetricsTable {
   readonly #live = new Map<string, { snapshot: MetricsSnapshot; at: number }>();
+  /** Retired for silence, not for a final report: a worker that was only slow may report again. */
+  readonly #silent = new Map<string, MetricsSnapshot>();
   readonly #retired = emptyTotals();
   readonly #staleMs: number;
   /** Sources read at collection time instead of reported (the main thread's own RequestMetrics). */
@@ -148,6 +159,13 @@ export class WorkerMetricsTable {
 
   /** A worker's latest report; `final` when it is about to exit (retired at once). */
   update(snapshot: MetricsSnapshot, final = false): void {
+    // Back from silence (an event loop blocked for seconds): its counts are cumulative, so the
+    // snapshot folded in when it went quiet comes out of the retired totals again.
+    const silent = this.#silent.get(snapshot.worker);
+    if (silent) {
+      this.#silent.delete(snapshot.worker);
+      addInto(this.#retired, silent, -1);
+    }
     if (final) {
       this.#live.delete(snapshot.worker);
       addInto(this.#retired, snapshot);
@@ -167,7 +185,10 @@ export class WorkerMetricsTable {
     for (const [key, { snapshot, at }] of this.#live) {
       if (now - at > this.#staleMs) {
         this.#live.delete(key);
+        this.#silent.set(key, snapshot);
         addInto(this.#retired, snapshot);
+        // Bounded: only the most recent can still come back (a worker killed for good never does).
+        if (this.#silent.size > 1024) this.#silent.delete(this.#silent.keys().next().value!);
       }
     }
     const workers = [...[...this.#local].map((m) => m.snapshot()), ...[...this.#live.values()].map((e) => e.snapshot)];

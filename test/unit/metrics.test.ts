@@ -55,6 +55,17 @@ describe('WorkerMetricsTable', () => {
     expect(t.collect().totals.requests.ECHO).toBe(6); // retired once, not again
   });
 
+  it('a worker retired for silence that reports again is not counted twice', async () => {
+    const t = new WorkerMetricsTable(20);
+    t.update(snap('pid:7', 4));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(t.collect().totals.requests.ECHO).toBe(4); // retired, counts kept
+    t.update(snap('pid:7', 9)); // it was only slow: its cumulative count is now 9
+    const { workers, totals } = t.collect();
+    expect(workers.map((w) => w.worker)).toEqual(['pid:7']);
+    expect(totals.requests.ECHO).toBe(9);
+  });
+
   it('reads a local RequestMetrics live at every collect', () => {
     const t = new WorkerMetricsTable();
     const local = new RequestMetrics('pid:100');
