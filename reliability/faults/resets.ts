@@ -142,13 +142,13 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
       inProcessTimers: timers,
     });
     // Not back: which process holds what (a thread name tells a logger's worker from a libuv pool).
-    if (!back.ok) Object.assign(rec.metrics, { treeBefore: baseTree, treeAfter: treeBreakdown(server.pid) });
+    const treeDiff = back.ok ? '' : describeTreeDiff(baseTree, treeBreakdown(server.pid));
     rec.check('server alive', server.alive());
     rec.check('the server was writing a 1 MiB reply when reset', bigStarted > 0, `${bigStarted}`);
     rec.check(
       'fds, threads and children back to baseline',
       back.ok,
-      `fds ${base.fds}→${back.stats.fds}, threads ${base.threads}→${back.stats.threads}, children ${base.children}→${back.stats.children}`,
+      `fds ${base.fds}→${back.stats.fds}, threads ${base.threads}→${back.stats.threads}, children ${base.children}→${back.stats.children}${treeDiff}`,
     );
     rec.check('no timer left behind by the shared connection code', timers.ok, `${timers.before} → ${timers.after}`);
     rec.check('serves normally afterwards', await echoOk(server.port));
@@ -156,4 +156,18 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     await server.kill();
   }
   return rec.result();
+}
+
+/** The processes whose fds or threads differ between two breakdowns, compactly: "; pid 12 (new): fds 23, threads {…}". */
+function describeTreeDiff(before: ReturnType<typeof treeBreakdown>, after: ReturnType<typeof treeBreakdown>): string {
+  const was = new Map(before.map((p) => [p.pid, p]));
+  const parts: string[] = [];
+  for (const p of after) {
+    const b = was.get(p.pid);
+    const threads = JSON.stringify(p.threads);
+    if (!b) parts.push(`pid ${p.pid} (new): fds ${p.fds}, threads ${threads}`);
+    else if (b.fds !== p.fds || JSON.stringify(b.threads) !== threads) parts.push(`pid ${p.pid}: fds ${b.fds}→${p.fds}, threads ${JSON.stringify(b.threads)}→${threads}`);
+  }
+  const gone = before.filter((b) => !after.some((p) => p.pid === b.pid)).map((b) => b.pid);
+  return `; ${parts.join('; ') || 'no process differs'}${gone.length ? `; gone: ${gone.join(', ')}` : ''}`;
 }
