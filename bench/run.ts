@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { killServersOnSignal } from '../harness/server.ts';
 import { git } from './git.ts';
+import { runMain } from './cli-args.ts';
 import { hideBin } from 'yargs/helpers';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { calibrateWork, type Calibration } from './calibrate.ts';
@@ -338,12 +338,4 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  killServersOnSignal();
-  try {
-    process.exitCode = await main();
-  } catch (err) {
-    console.error(`bench/run.ts: the harness failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  }
-}
+if (import.meta.main) await runMain(main, 'bench/run.ts: the harness failed');

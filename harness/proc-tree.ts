@@ -117,23 +117,29 @@ export function fdCount(pid: number): number {
   }
 }
 
-/** How many threads of process `pid` carry this OS thread name now (/proc/<pid>/task/<tid>/comm). */
-export function threadsNamed(pid: number, name: string): number {
-  let n = 0;
+/** Process `pid`'s threads now, counted by OS thread name (/proc/<pid>/task/<tid>/comm); {} if it is gone. */
+export function threadNames(pid: number): Record<string, number> {
+  const names: Record<string, number> = {};
   let tids: string[] = [];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return 0;
+    return names;
   }
   for (const tid of tids) {
     try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim() === name) n++;
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim();
+      names[name] = (names[name] ?? 0) + 1;
     } catch {
       /* the thread ended while we looked */
     }
   }
-  return n;
+  return names;
+}
+
+/** How many threads of process `pid` carry this OS thread name now. */
+export function threadsNamed(pid: number, name: string): number {
+  return threadNames(pid)[name] ?? 0;
 }
 
 /** Every live process's children, by parent pid (one scan of /proc). */
@@ -350,23 +356,5 @@ export function killLeftovers(seen: Map<number, number>): number {
  * "not back to baseline" check prints, so a leak names the process and the thread it left.
  */
 export function treeBreakdown(root: number): { pid: number; fds: number; threads: Record<string, number> }[] {
-  return [root, ...descendants(root)].map((pid) => {
-    const threads: Record<string, number> = {};
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      /* gone */
-    }
-    for (const tid of tids) {
-      let comm = '?';
-      try {
-        comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      } catch {
-        /* gone */
-      }
-      threads[comm] = (threads[comm] ?? 0) + 1;
-    }
-    return { pid, fds: fdCount(pid), threads };
-  });
+  return [root, ...descendants(root)].map((pid) => ({ pid, fds: fdCount(pid), threads: threadNames(pid) }));
 }

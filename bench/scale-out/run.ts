@@ -16,11 +16,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CLI, killServersOnSignal, spawnServer, type ServerProcess } from '../../harness/server.ts';
+import { CLI, spawnServer, type ServerProcess } from '../../harness/server.ts';
 import { sleep } from '../../harness/time.ts';
 import { sampleTree } from '../../harness/proc-tree.ts';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
-import { parseOrUsage } from '../cli-args.ts';
+import { parseOrUsage, runMain } from '../cli-args.ts';
 import type { RunResults } from '../results.ts';
 import { renderScaleOut, type ScaleOutReport, type EventRun, type CountRun } from './report.ts';
 
@@ -427,12 +427,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  killServersOnSignal();
-  try {
-    process.exitCode = await main();
-  } catch (err) {
-    console.error(`make scale-out: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  }
-}
+if (import.meta.main) await runMain(main, 'make scale-out');

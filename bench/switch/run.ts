@@ -11,9 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { killServersOnSignal, startModelServer, type ServerProcess } from '../../harness/server.ts';
+import { startModelServer, type ServerProcess } from '../../harness/server.ts';
 import { percentileIn, runSessions, type SessionsResult } from '../../harness/sessions.ts';
-import { parseOrUsage } from '../cli-args.ts';
+import { parseOrUsage, runMain } from '../cli-args.ts';
 import { spread } from '../report/aggregate.ts';
 import { lat, num, ranged, latRanged } from '../report/format.ts';
 import { git } from '../git.ts';
@@ -138,12 +138,4 @@ async function main(): Promise<number> {
   return bad ? 1 : 0;
 }
 
-if (import.meta.main) {
-  killServersOnSignal();
-  try {
-    process.exitCode = await main();
-  } catch (err) {
-    console.error(`make bench-switch: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  }
-}
+if (import.meta.main) await runMain(main, 'make bench-switch');

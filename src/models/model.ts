@@ -219,6 +219,27 @@ export abstract class ModelBase implements Model {
     return { ...this.metricsTable.collect(), queueWait: this.queueWait.snapshot() };
   }
 
+  /** A rolling restart is under way (pools: the workers leaving are not respawns). */
+  protected restarting = false;
+
+  /**
+   * What process-pool and thread-pool rolling restarts share: one at a time, timed, logged.
+   * `replaceAll` replaces the workers one by one and returns how many.
+   */
+  protected async rollOver(replaceAll: () => Promise<number>): Promise<{ replaced: number; ms: number }> {
+    if (this.restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
+    this.restarting = true;
+    const t0 = performance.now();
+    try {
+      const replaced = await replaceAll();
+      const ms = Math.round(performance.now() - t0);
+      this.ctx.log.info({ replaced, ms }, 'rolling restart done');
+      return { replaced, ms };
+    } finally {
+      this.restarting = false;
+    }
+  }
+
   /** The lifecycle counts now (models whose pool counts some of them elsewhere add those in). */
   protected lifecycleNow(): Lifecycle {
     return { ...this.lifecycle };

@@ -38,7 +38,6 @@ export class ProcessPoolModel extends ModelBase {
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   #forked = 0;
   #recycled = 0;
-  #restarting = false;
   #draining = false;
 
   constructor(ctx: ModelContext) {
@@ -151,12 +150,9 @@ export class ProcessPoolModel extends ModelBase {
    * until that replacement is ready, so at most one slot is ever without a ready child and no
    * connection is refused (one that finds none waits in the queue for the replacement).
    */
-  async rollingRestart(): Promise<{ replaced: number; ms: number }> {
-    if (this.#restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
-    this.#restarting = true;
-    const t0 = performance.now();
-    let replaced = 0;
-    try {
+  rollingRestart(): Promise<{ replaced: number; ms: number }> {
+    return this.rollOver(async () => {
+      let replaced = 0;
       for (let slot = 0; slot < this.#slots.length; slot++) {
         const old = this.#slots[slot];
         if (!old || this.#draining || this.state === 'closed') continue;
@@ -165,12 +161,8 @@ export class ProcessPoolModel extends ModelBase {
         if (!fresh || !(await fresh.ready)) throw new SwitchboardError('ERR_PROCESS_START', `rolling restart: the replacement for slot ${slot} did not start; ${replaced} of ${this.#slots.length} children replaced, the rest keep serving`);
         replaced++;
       }
-    } finally {
-      this.#restarting = false;
-    }
-    const ms = Math.round(performance.now() - t0);
-    this.ctx.log.info({ replaced, ms }, 'rolling restart done');
-    return { replaced, ms };
+      return replaced;
+    });
   }
 
   /** Served its share (or a rolling restart): out of the slot, replacement forked now, exits when its connections end. */

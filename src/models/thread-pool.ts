@@ -39,7 +39,6 @@ export class ThreadPoolModel extends ModelBase {
   /** Threads that said pool-ready, and who waits for the next new one. */
   readonly #readyThreads = new Set<number>();
   #onNewThread: ((threadId: number) => void) | null = null;
-  #restarting = false;
   #running = 0; // connection tasks given to piscina (≤ capacity until a drain: piscina's own queue stays empty)
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   #draining = false; // drain() has begun: the K bound per thread is lifted for queued connections
@@ -91,7 +90,7 @@ export class ThreadPoolModel extends ModelBase {
     // A thread that dies with no task running is reported here; without a listener it would
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
-    trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing || this.#restarting);
+    trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing || this.restarting);
     this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
     this.#drains.onmessage = (event) => {
       const msg = (event as MessageEvent).data;
@@ -172,11 +171,8 @@ export class ThreadPoolModel extends ModelBase {
     // One thread: retiring it would leave new connections waiting, unread, until its connections
     // end. The server restarts it as a new generation instead (null).
     if (this.ctx.options.threads < 2) return null;
-    if (this.#restarting) throw new SwitchboardError('ERR_MODEL_STATE', 'a restart is already under way');
-    this.#restarting = true;
-    const t0 = performance.now();
-    let replaced = 0;
-    try {
+    return this.rollOver(async () => {
+      let replaced = 0;
       for (const worker of [...this.#pool.threads]) {
         if (this.#draining || this.#closing) break;
         const id = worker.threadId;
@@ -197,12 +193,8 @@ export class ThreadPoolModel extends ModelBase {
         if (fresh === null) throw new SwitchboardError('ERR_THREAD_START', `rolling restart: no replacement for thread ${id} within ${limitMs} ms; ${replaced} of ${this.ctx.options.threads} threads replaced`);
         replaced++;
       }
-    } finally {
-      this.#restarting = false;
-    }
-    const ms = Math.round(performance.now() - t0);
-    this.ctx.log.info({ replaced, ms }, 'rolling restart done');
-    return { replaced, ms };
+      return replaced;
+    });
   }
 
   /** A connection task ended: the oldest waiting connection takes its place. */

@@ -124,8 +124,9 @@ export class AcceptLoop {
         open = false;
         this.#active--;
         if (summary?.reason) this.#onClosedBecause(summary.reason);
-        // The client as the PROXY header named it when there was one, else the TCP peer.
-        this.#log.debug({ connection: id, peer: summary?.peer ?? ip, reason: summary?.reason, requests: summary?.requests }, 'connection closed');
+        // The client as the PROXY header named it when there was one, else the TCP peer. Guarded:
+        // the fields object would be built on every close even with debug off.
+        if (this.#log.isLevelEnabled('debug')) this.#log.debug({ connection: id, peer: summary?.peer ?? ip, reason: summary?.reason, requests: summary?.requests }, 'connection closed');
         if (counted !== null) this.#uncountPeer(counted);
         counted = null;
       },
