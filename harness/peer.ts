@@ -10,11 +10,17 @@ export class RawPeer {
   readonly closed: Promise<void>;
   error: Error | null = null;
   ended = false; // the server sent FIN
+  /** performance.now() when the socket closed (0 while open): when, in a failure message. */
+  closedAt = 0;
   #decoder = new FrameDecoder(0xffff_ffff);
   #waiters: { n: number; resolve: () => void }[] = [];
 
+  /** The local port, kept: a destroyed socket no longer knows it (failure messages need it). */
+  readonly localPort: number;
+
   private constructor(socket: net.Socket) {
     this.socket = socket;
+    this.localPort = socket.localPort ?? 0;
     socket.on('data', (chunk: Buffer) => {
       this.#decoder.push(chunk, (op, payload) => this.frames.push({ op, payload: Buffer.from(payload) }));
       this.#wake();
@@ -23,6 +29,7 @@ export class RawPeer {
     socket.on('error', (err) => (this.error = err));
     this.closed = new Promise((resolve) =>
       socket.on('close', () => {
+        this.closedAt = performance.now();
         this.#wake(true);
         resolve();
       }),

@@ -208,7 +208,7 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
     },
     stop() {
       stopping ??= (async () => {
-        loop.stopAccepting();
+        await loop.stopAccepting();
         await switching?.catch(() => {});
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<false>((resolve) => {

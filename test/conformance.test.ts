@@ -349,14 +349,26 @@ describe.each(VARIANTS)('conformance: $name', (variant) => {
     // at the deadline; the exit status was not recorded then, the message now names it).
     // What this case proves is that nothing queued is lost, not how fast forks are.
     it('20 connections, each with a SLEEP 500 in flight at SIGTERM: all 20 answered, exit 0', { timeout: 90_000 }, async () => {
-      const s = await startServer(model, [...flags, '--drain-timeout', '30']);
+      // --log-level debug: the log pairs each connection id with its peer's port and says why it
+      // closed, so a failure names what happened to that one connection.
+      const s = await startServer(model, [...flags, '--drain-timeout', '30', '--log-level', 'debug']);
       const peers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(s.port, { allowHalfOpen: true })));
       await Promise.all(peers.map((p) => p.write(sleepFrame(500))));
       await sleep(100);
+      const signalledAt = performance.now();
       s.proc.kill('SIGTERM');
       await Promise.all(peers.map((p) => p.waitFrames(1, 40_000).catch(() => {})));
       // On a failure the message carries what is needed to tell a cut connection from a lost handle.
-      const why = (i: number) => `connection ${i} (server exit ${s.exitStatus()}; peer ended ${peers[i]!.ended}; server log: ${s.stderr().slice(-2000)})`;
+      const why = (i: number) => {
+        const p = peers[i]!;
+        const log = s.stderr().split('\n');
+        const accepted = log.find((l) => l.includes('connection accepted') && l.includes(`:${p.localPort}"`));
+        const id = accepted ? /"connection":(\d+)/.exec(accepted)?.[1] : undefined;
+        const story = id ? log.filter((l) => l.includes(`"connection":${id},`) || l.includes(`"connection":${id}}`)) : [];
+        const closed = p.closedAt ? `${Math.round(p.closedAt - signalledAt)} ms after SIGTERM` : 'not closed';
+        const warnings = log.filter((l) => /"level":(40|50|60)/.test(l));
+        return `connection ${i} (server exit ${s.exitStatus()}; peer ended ${p.ended}, error ${p.error?.message ?? 'none'}, ${closed}; its log: ${story.join(' | ') || `none found (port ${p.localPort}; ${log.filter((l) => l.includes('connection accepted')).length} accepted lines)`}; server timeline: ${log.map((l) => { try { const j = JSON.parse(l); return `${j.time % 100000} ${j.msg} ${j.connection ?? ''}`; } catch { return l; } }).join(' | ').slice(-3000)}; warnings: ${warnings.join(' | ').slice(-1500) || 'none'})`;
+      };
       peers.forEach((p, i) => expect(p.frames.map((f) => (f.op === Op.ERROR ? errorCode(f.payload) : f.op)), why(i)).toEqual([Op.SLEEP]));
       expect(await until(() => peers.every((p) => p.ended), 5000), 'the server closed every drained connection').toBe(true);
       for (const p of peers) p.destroy();

@@ -249,7 +249,12 @@ export class Child {
  * (the handler does not load, the entry crashes, start-up timed out); consecutive failed starts
  * back off exponentially (base · 2^(n-1), capped) and after `limit` of them respawning stops for
  * good (logged, reported in stats): the server keeps serving with the children it has. Any child
- * reaching `ready` resets the count. A child that dies after `ready` (killed, or its handler
+ * reaching `ready` resets the count. A start cut short by SIGKILL backs off the same way but never
+ * counts toward giving up: nothing in a child sends itself SIGKILL (a handler that cannot load
+ * exits 1, V8 out of heap aborts), so it came from outside (an operator, the OOM killer, a
+ * `kill -9` storm) and says nothing about whether the code can start; giving up on it would leave
+ * a slot empty for good once the killing stops (seen: a kill every 500 ms on a loaded machine,
+ * where a start takes longer than that). A child that dies after `ready` (killed, or its handler
  * crashed the process) is replaced at once: that costs its own connections, and is bounded by
  * traffic, not by a loop.
  */
@@ -257,7 +262,10 @@ export class RespawnGuard {
   readonly limit: number;
   readonly baseMs: number;
   readonly maxMs: number;
+  /** Failed starts in a row (any cause): the backoff. */
   consecutiveFailures = 0;
+  /** Failed starts in a row not cut by SIGKILL: what gives up. */
+  consecutiveOwnFailures = 0;
   failedStarts = 0;
   crashes = 0;
   disabled = false;
@@ -270,18 +278,22 @@ export class RespawnGuard {
 
   onReady(): void {
     this.consecutiveFailures = 0;
+    this.consecutiveOwnFailures = 0;
   }
 
   /** Records an unexpected death; returns the delay before respawning, or null to stop. */
-  onCrash(child: Child): number | null {
+  onCrash(child: Pick<Child, 'readyAt'>, signal: NodeJS.Signals | null = null): number | null {
     this.crashes++;
-    if (child.readyAt === 0) {
+    const failedStart = child.readyAt === 0;
+    if (failedStart) {
       this.failedStarts++;
       this.consecutiveFailures++;
+      if (signal !== 'SIGKILL') this.consecutiveOwnFailures++;
     }
-    if (this.consecutiveFailures >= this.limit) this.disabled = true;
+    if (this.consecutiveOwnFailures >= this.limit) this.disabled = true;
     if (this.disabled) return null;
-    return this.consecutiveFailures === 0 ? 0 : Math.min(this.baseMs * 2 ** (this.consecutiveFailures - 1), this.maxMs);
+    if (!failedStart) return 0; // it was running: replaced at once, whatever another start does
+    return Math.min(this.baseMs * 2 ** (this.consecutiveFailures - 1), this.maxMs);
   }
 
   stats() {

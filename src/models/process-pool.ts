@@ -56,7 +56,9 @@ export class ProcessPoolModel extends ModelBase {
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
     if (this.#dispatch(socket, ticket)) return;
-    if (!this.#slots.some(Boolean)) {
+    // No child at all, and none coming (a respawn waits out its backoff, ≤ 5 s): refuse. One
+    // coming: wait for it in the bounded queue, as behind busy children.
+    if (!this.#slots.some(Boolean) && this.#retryTimers.size === 0) {
       ticket.refuse(socket, 'E_BUSY', 'no child process is running');
     } else if (this.#waiting.length >= this.ctx.options.queue) {
       ticket.refuse(socket, 'E_BUSY', 'no child is taking connections and the queue is full');
@@ -220,7 +222,7 @@ export class ProcessPoolModel extends ModelBase {
     if (child.expectExit || this.#draining || this.state === 'closed' || !inSlot) {
       return;
     }
-    const delay = this.#guard.onCrash(child);
+    const delay = this.#guard.onCrash(child, signal);
     this.ctx.log.warn({ pid: child.pid, code, signal, served: child.served, slot }, 'child died unexpectedly; replacing it');
     if (delay === null) {
       this.ctx.log.error(

@@ -231,7 +231,7 @@ export class ProcessModel extends ModelBase {
     if (idleAt >= 0) this.#idle.splice(idleAt, 1);
     if (child.readyAt === 0) this.#starting--;
     if (!child.expectExit && this.state !== 'closed') {
-      const delay = this.#guard.onCrash(child);
+      const delay = this.#guard.onCrash(child, signal);
       this.ctx.log.warn({ pid: child.pid, code, signal, served: child.served }, 'child died unexpectedly');
       if (delay === null) {
         this.ctx.log.error({ failedStarts: this.#guard.consecutiveFailures }, 'children keep dying at start-up; not forking any more');

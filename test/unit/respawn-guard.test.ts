@@ -71,14 +71,24 @@ describe('RespawnGuard', () => {
     expect(guard.stats()).toEqual({ crashes: 4, failedStarts: 3, respawnDisabled: true });
   });
 
-  // child.ts documents "A child that dies after `ready` ... is replaced at once". With a shared
-  // guard (process-pool: one slot's child keeps failing its start while another, long ready,
-  // crashes) the ready child's death is answered with the failing slot's backoff instead of 0:
-  // onCrash returns `consecutiveFailures === 0 ? 0 : backoff` without looking at readyAt.
-  // Kept as it.fails until src decides which is meant.
-  it.fails('replaces a child that dies after ready at once even while another child is failing its start', () => {
+  // process-pool shares one guard: one slot's child failing its start must not delay the
+  // replacement of another, long ready, that crashed.
+  it('replaces a child that dies after ready at once even while another child is failing its start', () => {
     const guard = new RespawnGuard();
     expect(failures(guard, 2)).toEqual([100, 200]);
-    expect(guard.onCrash(afterReady)).toBe(0); // today: 200
+    expect(guard.onCrash(afterReady)).toBe(0);
+    expect(guard.onCrash(failedStart), 'the start streak goes on').toBe(400);
+  });
+
+  it('a start cut by SIGKILL backs off but never gives up; other failed starts still do', () => {
+    const guard = new RespawnGuard({ limit: 3 });
+    const killed = Array.from({ length: 10 }, () => guard.onCrash(failedStart, 'SIGKILL'));
+    expect(killed.every((d) => d !== null), 'ten SIGKILLed starts: still respawning').toBe(true);
+    expect(killed.slice(0, 3)).toEqual([100, 200, 400]);
+    expect(guard.disabled).toBe(false);
+    expect(guard.onCrash(failedStart, null)).not.toBeNull();
+    expect(guard.onCrash(failedStart, 'SIGABRT')).not.toBeNull();
+    expect(guard.onCrash(failedStart, null), 'the third failed start of its own').toBeNull();
+    expect(guard.disabled).toBe(true);
   });
 });
