@@ -17,6 +17,7 @@ import { SwitchboardError } from '../shared/errors.ts';
 import { Child, RespawnGuard } from './child.ts';
 import { DISPATCH, newCursor } from './dispatch.ts';
 import { ModelBase, type ModelContext } from './model.ts';
+import { UNREAD_AT_SHUTDOWN } from './wait-queue.ts';
 
 interface Waiting {
   socket: Socket;
@@ -71,16 +72,17 @@ export class ProcessPoolModel extends ModelBase {
     this.#draining = true;
     this.#clearRetries();
     // Queued connections keep their place: they go out as children become ready, then drain.
+    // With no child at all (every slot waiting out a respawn backoff, which the drain cancels)
+    // none will come: refuse them now, unread, rather than cut them at the deadline.
+    if (!this.#slots.some(Boolean)) this.#refuseWaiting(UNREAD_AT_SHUTDOWN, 'E_SHUTTING_DOWN');
     for (const child of this.#all()) if (child.state !== 'starting' || this.#waiting.length === 0) child.drain();
   }
 
   protected async onClose(): Promise<void> {
     this.#draining = true;
     this.#clearRetries();
-    for (const { socket, ticket } of this.#waiting.splice(0)) {
-      socket.destroy();
-      ticket.closed({ requests: 0, errors: 0, reason: 'destroyed' });
-    }
+    // Nothing of these was read: the peer learns none of it was processed.
+    this.#refuseWaiting(UNREAD_AT_SHUTDOWN, 'E_SHUTTING_DOWN');
     const children = this.#all();
     for (const child of children) child.drain();
     const all = Promise.all(children.map((c) => c.gone));
@@ -243,8 +245,8 @@ export class ProcessPoolModel extends ModelBase {
     }
   }
 
-  #refuseWaiting(why: string): void {
-    for (const { socket, ticket } of this.#waiting.splice(0)) ticket.refuse(socket, 'E_BUSY', why);
+  #refuseWaiting(why: string, code: 'E_BUSY' | 'E_SHUTTING_DOWN' = 'E_BUSY'): void {
+    for (const { socket, ticket } of this.#waiting.splice(0)) ticket.refuse(socket, code, why);
   }
 
   #clearRetries(): void {
