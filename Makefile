@@ -14,7 +14,7 @@ export PATH := $(TC)/bin:$(PATH)
 VITEST := $(NODE) node_modules/vitest/vitest.mjs
 TSC    := $(NODE) node_modules/typescript/bin/tsc
 
-.PHONY: help setup test typecheck bench bench-quick bench-ci bench-baseline bench-validate bench-switch reliability scale-out serve clean
+.PHONY: help setup test typecheck bench bench-quick bench-ci bench-ci-sensitivity bench-baseline bench-validate bench-switch reliability scale-out serve clean
 .DEFAULT_GOAL := help
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make reliability fault tests at full scale → results/reliability.md (≤ 25 min; QUICK=1 ≤ 5 min)"
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report: paired A/B against BASE (default: the commit results/baseline.json names; BASE=none: the file itself)"
+	@echo "make bench-ci-sensitivity  proof that bench-ci sees 10%: repeated same-commit and slowed runs → results/ci-sensitivity.md"
 	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
 	@echo "make bench-switch  live model switches and rolling restarts under load → results/switch-under-load.md (≈ 2 min)"
 	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 2 min)"
@@ -53,12 +54,20 @@ bench: setup
 	@ulimit -n "$$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true; \
 	$(NODE) bench/run.ts $(if $(QUICK),--quick) $(BENCH_ARGS)
 
-# CI regression report: interleaved rounds of echo-64B c=32, work-1ms, churn for every model,
-# compared with results/baseline.json → results/ci-report.md. Exit 1 only on a confident regression.
+# CI regression report: echo-64B c=32, work-1ms, churn for every model. Paired A/B (default): the
+# base commit's servers and this checkout's side by side, load alternating in 1 s slices
+# (bench/ci/held.ts); BASE=none: interleaved fresh-server rounds against results/baseline.json.
+# → results/ci-report.md. Exit 1 only on a confident regression.
 # BENCH_CI_ARGS="--help" for flags; BENCH_CI_ARGS="--slowdown-us 100" slows every model's handler
 # by 100 µs per request (a test aid: the report must then exit 1).
 bench-ci: setup
 	$(NODE) bench/ci/run.ts $(if $(BASE),--base $(BASE)) $(BENCH_CI_ARGS)
+
+# Issue 18's proof: paired bench-ci runs against this very commit, plain (false alarms) and with
+# the handler slowed by 5/10/25/50% of an echo request's CPU → results/ci-sensitivity.md (+ .json,
+# appended run by run, so it accumulates across sittings). ≈ 10 min per run; --budget MIN bounds one.
+bench-ci-sensitivity: setup
+	$(NODE) bench/ci/sensitivity.ts $(BENCH_CI_SENSITIVITY_ARGS)
 
 # Rewrite the baseline on purpose (then commit results/baseline.json).
 bench-baseline: setup

@@ -36,6 +36,7 @@ import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
 import { comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
+import { HELD_WORKLOADS, HeldSide, type SliceFigures } from './held.ts';
 import { compare, type Direction } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -99,6 +100,20 @@ export const METRICS: MetricDef[] = [
   },
 ];
 
+/**
+ * The paired design's metrics (bench/ci/held.ts): both servers up side by side, load alternating
+ * in slices; each pair of slices gives one ratio this ÷ base. No reference yardstick is needed:
+ * the pair shares the minute of the machine.
+ */
+export const HELD_METRICS: MetricDef[] = [
+  { key: 'echo.cpu', label: 'echo-64B c=32 server CPU per request (held connections)', direction: 'lower-is-better', value: () => null },
+  { key: 'echo.tput', label: 'echo-64B c=32 requests/s', direction: 'higher-is-better', value: () => null },
+  { key: 'work.tput', label: 'work-1ms c=16 requests/s', direction: 'higher-is-better', value: () => null },
+  { key: 'churn.tput', label: 'churn c=8 connections/s (connect, 1 ECHO, close)', direction: 'higher-is-better', value: () => null },
+];
+
+const metricsOf = (run: CiRun): MetricDef[] => (run.settings.design === 'held' ? HELD_METRICS : METRICS);
+
 export interface Samples {
   /** `${model} ${metricKey}` → one value per round (missing rounds left out). */
   [series: string]: number[];
@@ -113,7 +128,11 @@ export interface CiRun {
   commit: { sha: string; short: string; dirty: boolean };
   machine: { cpuModel: string; cores: number; kernel: string };
   node: string;
-  settings: { rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
+  /**
+   * design 'cells' (the committed-baseline mode, and baselines): a fresh server per cell, rounds
+   * of durationMs. 'held' (paired A/B): both servers up, `rounds` pairs of slices of durationMs.
+   */
+  settings: { design?: 'cells' | 'held'; rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
   samples: Samples;
   failures: string[];
   /**
@@ -206,6 +225,66 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
   };
 }
 
+/**
+ * Paired A/B, held design (bench/ci/held.ts): per model the base's server and this checkout's
+ * run side by side; per workload their connections are opened and warmed up, then `pairs` pairs
+ * of slices alternate between them (which goes first alternates too).
+ */
+async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; log: (s: string) => void }): Promise<CiRun> {
+  const workN = opts.workN ?? calibrateWork().workN;
+  const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
+  const samples: Samples = {};
+  const failures: string[] = [];
+  const base = { sha: opts.base.sha, short: opts.base.short, samples: {} as Samples, pairs: {} as Record<string, [number, number][]> };
+  const started = Date.now();
+  const total = opts.models.length * HELD_WORKLOADS.length * opts.pairs;
+  let done = 0;
+  for (const model of opts.models) {
+    let sides: [HeldSide, HeldSide] | null = null;
+    try {
+      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, []), await HeldSide.start({ name: model, kind: 'model' }, modelFlags)];
+      for (const w of HELD_WORKLOADS) {
+        for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
+        for (let i = 0; i < opts.pairs; i++) {
+          const eta = done ? Math.round((((Date.now() - started) / done) * (total - done)) / 1000) : '?';
+          opts.log(`${model} ${w.label}: pair ${i + 1}/${opts.pairs} (ETA ${eta}s)`);
+          const order = i % 2 ? [1, 0] : [0, 1];
+          const figures: SliceFigures[] = [];
+          for (const k of order) figures[k] = await sides[k]!.slice(w.key, opts.sliceMs);
+          done++;
+          const [b, h] = figures as [SliceFigures, SliceFigures];
+          if (b.failed || h.failed) failures.push(`${model} ${w.label} pair ${i + 1}: ${b.failed} failed on the base, ${h.failed} here`);
+          const put = (key: string, bv: number | null, hv: number | null) => {
+            const series = `${model} ${key}`;
+            if (hv !== null && hv > 0) (samples[series] ??= []).push(hv);
+            if (bv !== null && bv > 0) (base.samples[series] ??= []).push(bv);
+            if (hv !== null && hv > 0 && bv !== null && bv > 0) (base.pairs[series] ??= []).push([bv, hv]);
+          };
+          put(`${w.key}.tput`, b.perSec, h.perSec);
+          if (w.key === 'echo') put('echo.cpu', b.cpuUsPerOp, h.cpuUsPerOp);
+        }
+        for (const side of sides) side.release(w.key);
+      }
+    } catch (err) {
+      failures.push(`${model}: ${(err as Error).message}`);
+    } finally {
+      if (sides) for (const side of sides) await side.stop().catch(() => {});
+    }
+  }
+  const cpus = os.cpus();
+  return {
+    schema: CI_SCHEMA,
+    createdAt: new Date().toISOString(),
+    commit: { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' },
+    machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
+    node: process.version,
+    settings: { design: 'held', rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    samples,
+    failures,
+    base,
+  };
+}
+
 /** One row's figures, whichever mode made them: the paired comparison's, with neutral names for the two sides. */
 export type RowFigures = Omit<PairedComparison, 'n' | 'baseMedian' | 'headMedian'> & {
   /** Median of the base (A/B) or the committed baseline. */
@@ -234,9 +313,10 @@ export type Mode = { kind: 'paired'; base: { sha: string; short: string } } | { 
  */
 export function judge(baseline: CiRun | null, current: CiRun, minEffect: number, perMetric: Record<string, number>): Row[] {
   const rows: Row[] = [];
-  const count = current.settings.models.length * METRICS.length;
+  const metrics = metricsOf(current);
+  const count = current.settings.models.length * metrics.length;
   for (const model of current.settings.models) {
-    for (const metric of METRICS) {
+    for (const metric of metrics) {
       const series = `${model} ${metric.key}`;
       const effect = perMetric[metric.key] ?? minEffect;
       const c = current.samples[series];
@@ -268,11 +348,13 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
 
 function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
-    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up), WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices (+${r.settings.warmupMs} ms warm-up per workload)` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
-    lines.push(`- **Mode: paired A/B.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine; each round gives one ratio this ÷ base per metric.`);
+    lines.push(
+      `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran one server per model, side by side on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
+    );
     lines.push(`- **This checkout:** ${about(current)}`);
     lines.push(
       `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction. *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
@@ -310,7 +392,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
   if (current.failures.length) {
     lines.push('', '## Cells that failed', '', ...current.failures.map((f) => `- ${f}`));
   }
-  lines.push('', `Medians over rounds. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}\`.`, '');
+  lines.push('', `Medians over ${current.settings.design === 'held' ? 'slices' : 'rounds'}. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}\`.`, '');
   return lines.join('\n');
 }
 
@@ -327,9 +409,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     yargs(argv)
       .scriptName('bench-ci')
       .usage('$0 [options]\n\nShort interleaved benchmark rounds compared with results/baseline.json (make bench-ci).')
-      .option('rounds', { type: 'number', default: 5, describe: 'interleaved rounds (≥ 4 for the test to be able to reach p < 0.05)' })
-      .option('duration', { type: 'number', default: 1.5, describe: 'measured seconds per cell' })
-      .option('warmup', { type: 'number', default: 0.5, describe: 'warm-up seconds per cell (excluded)' })
+      .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
+      .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
+      .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
+      .option('duration', { type: 'number', default: 1.5, describe: 'committed-baseline mode: measured seconds per cell' })
+      .option('warmup', { type: 'number', default: 0.5, describe: 'warm-up seconds per cell, or per workload before its slices (excluded)' })
       .option('models', { type: 'string', describe: 'comma-separated subset (default: every model)' })
       .option('baseline', { type: 'string', default: path.join(ROOT, 'results/baseline.json'), describe: 'baseline file' })
       .option('out', { type: 'string', default: path.join(ROOT, 'results'), describe: 'where ci-report.md and ci-latest.json go' })
@@ -384,16 +468,19 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     }
   }
   const started = Date.now();
-  const current = await measure({
-    base,
-    workN: baseline?.settings.workN ?? null,
-    rounds: args.rounds,
-    warmupMs: Math.round(args.warmup * 1000),
-    durationMs: Math.round(args.duration * 1000),
-    models,
-    slowdownUs,
-    log: (s) => process.stderr.write(`bench-ci: ${s}\n`),
-  });
+  const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
+  const current = base
+    ? await measureHeld({ base, workN: null, pairs: args.pairs, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, log })
+    : await measure({
+        base: null,
+        workN: baseline?.settings.workN ?? null,
+        rounds: args.rounds,
+        warmupMs: Math.round(args.warmup * 1000),
+        durationMs: Math.round(args.duration * 1000),
+        models,
+        slowdownUs,
+        log,
+      });
   mkdirSync(args.out, { recursive: true });
   writeFileSync(path.join(args.out, 'ci-latest.json'), `${JSON.stringify(current, null, 2)}\n`);
   const wall = `${Math.round((Date.now() - started) / 1000)} s`;

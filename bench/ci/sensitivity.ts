@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// `make bench-ci-sensitivity`: the proof that bench-ci sees a slowdown (issue 18). Runs the paired
+// gate again and again against this very commit (BASE = HEAD): at level 0 as it is (any
+// "regressed" is a false alarm), and at each other level with this checkout's model servers
+// running the built-in handler slowed by that share of the CPU one echo request costs
+// (bench/handlers/slowed.ts, `--slowdown-us`), calibrated at the start of every run on
+// event-loop's held echo (the handler's own cost, where nothing else is added). Levels are
+// interleaved run by run (0, 5, 10, 25, 50, 0, …) so the machine's drift touches all alike.
+//
+// Every run is appended to results/ci-sensitivity.json as it ends, and results/ci-sensitivity.md
+// is rewritten from all of them, so the proof accumulates across sessions (--budget bounds one
+// sitting) and a stopped run loses only itself.
+//
+//   node bench/ci/sensitivity.ts [--levels 0,5,10,25,50] [--runs 10] [--budget 170] [--models …]
+//
+// Exit codes: 0 ran (whatever the figures), 2 bad usage, 3 the harness failed.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { killServersOnSignal } from '../../harness/server.ts';
+import { parseOrUsage } from '../cli-args.ts';
+import { git } from '../git.ts';
+import { median } from './stats.ts';
+import { HeldSide } from './held.ts';
+import { main as benchCi, TARGET_EFFECT } from './run.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const JSON_OUT = path.join(ROOT, 'results/ci-sensitivity.json');
+const MD_OUT = path.join(ROOT, 'results/ci-sensitivity.md');
+
+export interface SensitivityRun {
+  at: string;
+  commit: string;
+  /** Percent more CPU per echo request: 0 = the same-commit run. */
+  level: number;
+  /** event-loop's server CPU per held echo request at the start of this run (µs). */
+  echoCpuUs: number;
+  slowdownUs: number;
+  /** bench-ci's exit code: 1 = it flagged a regression. */
+  exitCode: number;
+  /** The rows it flagged ("model metric change"). */
+  flagged: string[];
+  /** Rows whose MDE was ≤ 10%, of the rows judged. */
+  seeing10: number;
+  judged: number;
+  /** Median MDE over the judged rows. */
+  medianMde: number;
+  wallS: number;
+}
+
+/** event-loop's server CPU per echo request (µs), held connections: median of `slices` 1 s slices. */
+async function calibrate(slices = 6): Promise<number> {
+  const side = await HeldSide.start({ name: 'event-loop', kind: 'model' }, []);
+  try {
+    await side.prepare('echo', 32, 1, 1000);
+    const xs: number[] = [];
+    for (let i = 0; i < slices; i++) {
+      const f = await side.slice('echo', 1000);
+      if (f.cpuUsPerOp) xs.push(f.cpuUsPerOp);
+    }
+    return median(xs);
+  } finally {
+    await side.stop();
+  }
+}
+
+function load(): SensitivityRun[] {
+  return existsSync(JSON_OUT) ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as SensitivityRun[]) : [];
+}
+
+export function renderReport(runs: SensitivityRun[], levels: number[]): string {
+  const machine = `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, kernel ${os.release()}, Node ${process.version}`;
+  const commits = [...new Set(runs.map((r) => r.commit.slice(0, 7)))];
+  const lines = [
+    '# Can bench-ci see a slowdown? (issue 18)',
+    '',
+    'Each run is one whole paired `bench-ci` (held servers, every model, default pairs and slices) against this same commit (`BASE=HEAD`).',
+    "At level 0 nothing differs, so a \"regressed\" is a false alarm. At level L this checkout's model servers run the built-in handler slowed by L% of the CPU one echo request costs",
+    "(event-loop's server CPU per held echo request, measured at the start of each run; `bench/handlers/slowed.ts` via `--slowdown-us`). Levels are interleaved run by run.",
+    '',
+    `- **Commit(s):** ${commits.map((c) => `\`${c}\``).join(', ') || '—'}; **dates:** ${runs.length ? `${runs[0]!.at.slice(0, 16).replace('T', ' ')} … ${runs.at(-1)!.at.slice(0, 16).replace('T', ' ')} UTC` : '—'}`,
+    `- **Machine:** ${machine}`,
+    '- **Command:** `make bench-ci-sensitivity` (`node bench/ci/sensitivity.ts`); raw runs in results/ci-sensitivity.json',
+    '- **Goal:** 0 of 10 same-commit runs flagged; ≥ 9 of 10 flag 10%; 10 of 10 flag 25%.',
+    '',
+    '| level | runs | flagged | CPU per echo request (µs) | slowdown (µs) | rows that could see 10% (median) | median MDE | minutes per run |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const level of levels) {
+    const rs = runs.filter((r) => r.level === level);
+    if (!rs.length) {
+      lines.push(`| ${level}% | 0 | — | | | | | |`);
+      continue;
+    }
+    const flagged = rs.filter((r) => r.exitCode === 1).length;
+    lines.push(
+      `| ${level === 0 ? '0 (same commit)' : `+${level}%`} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.slowdownUs)).toFixed(2)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
+    );
+  }
+  const alarms = runs.filter((r) => r.level === 0 && r.exitCode === 1);
+  if (alarms.length) lines.push('', '**False alarms** (level 0): ' + alarms.map((r) => `${r.at.slice(0, 16)}: ${r.flagged.join('; ')}`).join(' · '));
+  const missed = runs.filter((r) => r.level > 0 && r.exitCode === 0);
+  if (missed.length) lines.push('', '**Missed** (level > 0, not flagged): ' + missed.map((r) => `+${r.level}% at ${r.at.slice(0, 16)}`).join(' · '));
+  const errs = runs.filter((r) => r.exitCode !== 0 && r.exitCode !== 1);
+  if (errs.length) lines.push('', `**Runs where the harness failed** (exit ≠ 0/1, not counted as flagged): ${errs.length}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = await parseOrUsage(
+    yargs(hideBin(process.argv))
+      .scriptName('bench-ci-sensitivity')
+      .usage('$0 [options]\n\nRepeated paired bench-ci runs against this commit, plain and with slowed handlers → results/ci-sensitivity.md.')
+      .option('levels', { type: 'string', default: '0,5,10,25,50', describe: 'percent more CPU per echo request; 0 = the same-commit run' })
+      .option('runs', { type: 'number', default: 10, describe: 'runs wanted per level (counting those already in results/ci-sensitivity.json at any commit)' })
+      .option('budget', { type: 'number', default: 170, describe: 'minutes: no new run starts after this' })
+      .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' }),
+    'bench-ci-sensitivity',
+  );
+  if (!args) return 2;
+  const levels = args.levels.split(',').map(Number);
+  if (levels.some((l) => !(l >= 0))) {
+    console.error('bench-ci-sensitivity: --levels takes percentages ≥ 0, e.g. 0,5,10,25,50');
+    return 2;
+  }
+  const started = Date.now();
+  const runs = load();
+  const sha = git(['rev-parse', 'HEAD']);
+  for (;;) {
+    const wanted = levels.filter((l) => runs.filter((r) => r.level === l).length < args.runs);
+    if (!wanted.length) break;
+    if ((Date.now() - started) / 60_000 > args.budget) {
+      console.error(`bench-ci-sensitivity: --budget ${args.budget} min spent; ${wanted.length} level(s) still short (run again to go on)`);
+      break;
+    }
+    // The level with the fewest runs so far (ties: the order given): interleaved.
+    const level = wanted.reduce((a, l) => (runs.filter((r) => r.level === l).length < runs.filter((r) => r.level === a).length ? l : a));
+    const t0 = Date.now();
+    const echoCpuUs = await calibrate();
+    const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
+    const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
+    console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
+    const exitCode = await benchCi(['--base', 'HEAD', '--out', out, '--slowdown-us', String(slowdownUs), ...(args.models ? ['--models', args.models] : [])]);
+    let flagged: string[] = [];
+    let seeing10 = 0;
+    let judged = 0;
+    let medianMde = Infinity;
+    try {
+      const report = readFileSync(path.join(out, 'ci-report.md'), 'utf8');
+      const rows = report.split('\n').filter((l) => /^\| [a-z-]+ \| /.test(l) && !l.startsWith('| model |'));
+      const mdes = rows.map((l) => /\| ([\d.]+)% \| [^|]*\|$/.exec(l)?.[1]).filter(Boolean).map((x) => Number(x) / 100);
+      judged = mdes.length;
+      seeing10 = mdes.filter((m) => m <= TARGET_EFFECT).length;
+      medianMde = mdes.length ? median(mdes) : Infinity;
+      flagged = rows.filter((l) => l.includes('**regressed**')).map((l) => l.split('|').slice(1, 3).map((x) => x.trim()).join(' '));
+    } catch {
+      /* no report: counted by its exit code */
+    }
+    rmSync(out, { recursive: true, force: true });
+    runs.push({ at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000) });
+    writeFileSync(JSON_OUT, `${JSON.stringify(runs, null, 2)}\n`);
+    writeFileSync(MD_OUT, renderReport(runs, levels));
+    console.error(`bench-ci-sensitivity: level ${level}% → exit ${exitCode}${flagged.length ? ` (flagged: ${flagged.join('; ')})` : ''}`);
+  }
+  writeFileSync(MD_OUT, renderReport(runs, levels));
+  console.log(`bench-ci-sensitivity: ${runs.length} runs in ${path.relative(ROOT, JSON_OUT)}; report ${path.relative(ROOT, MD_OUT)}`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  killServersOnSignal();
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`bench-ci-sensitivity: harness failed: ${(err as Error).stack ?? err}`);
+      process.exit(3);
+    },
+  );
+}

@@ -1,0 +1,55 @@
+// bench-ci's held design (bench/ci/held.ts) against a real server: the held connections carry
+// load only inside a slice, the CPU figure comes from the server's own tree, churn opens and
+// closes a connection per request, and the sensitivity report counts flagged runs per level.
+import { describe, expect, it } from 'vitest';
+import { HeldSide, treeCpuNs } from '../../bench/ci/held.ts';
+import { renderReport, type SensitivityRun } from '../../bench/ci/sensitivity.ts';
+import { procStats } from '../../harness/proc-tree.ts';
+
+describe('held slices', () => {
+  it('echo: answers only inside the slice, server CPU per request from the tree, nothing failed; churn: connections per second', { timeout: 30_000 }, async () => {
+    const side = await HeldSide.start({ name: 'event-loop', kind: 'model' }, []);
+    try {
+      await side.prepare('echo', 8, 1, 200);
+      const pid = side.server.pid!;
+      const idle0 = treeCpuNs(pid);
+      await new Promise((r) => setTimeout(r, 300));
+      // Between slices nothing is sent: the server is (nearly) idle, far below a slice's CPU.
+      const idleNs = treeCpuNs(pid) - idle0;
+      const echo = await side.slice('echo', 300);
+      expect(echo.failed).toBe(0);
+      expect(echo.perSec).toBeGreaterThan(100);
+      expect(echo.cpuUsPerOp).toBeGreaterThan(0);
+      const sliceNs = echo.cpuUsPerOp! * 1000 * echo.perSec * 0.3; // the slice's whole CPU, ns
+      expect(idleNs, 'CPU while no slice runs (300 ms) against a 300 ms slice').toBeLessThan(sliceNs / 2);
+      await side.prepare('churn', 4, 1, 100);
+      const before = procStats(pid).fds;
+      const churn = await side.slice('churn', 300);
+      expect(churn.failed).toBe(0);
+      expect(churn.perSec).toBeGreaterThan(10);
+      expect(churn.cpuUsPerOp, 'no CPU figure for churn (exited threads would take theirs along)').toBeNull();
+      side.release('churn');
+      // Churn's connections are closed by the end of the slice: no fd builds up in the server.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(procStats(pid).fds).toBeLessThanOrEqual(before + 1);
+    } finally {
+      await side.stop();
+    }
+  });
+});
+
+describe('sensitivity report', () => {
+  const run = (level: number, exitCode: number, flagged: string[] = []): SensitivityRun => ({
+    at: '2026-12-02T03:00:00.000Z', commit: 'abcdef0123', level, echoCpuUs: 14, slowdownUs: (14 * level) / 100, exitCode, flagged, seeing10: 20, judged: 24, medianMde: 0.07, wallS: 540,
+  });
+  it('counts flagged runs per level, names false alarms and misses, leaves harness failures out of the flagged count', () => {
+    const md = renderReport([run(0, 0), run(0, 1, ['event-loop echo.cpu']), run(10, 1), run(10, 0), run(10, 3), run(25, 1)], [0, 10, 25, 50]);
+    expect(md).toContain('| 0 (same commit) | 2 | **1 of 2** |');
+    expect(md).toContain('| +10% | 3 | **1 of 3** |');
+    expect(md).toContain('| +25% | 1 | **1 of 1** |');
+    expect(md).toContain('| 50% | 0 | — |');
+    expect(md).toMatch(/False alarms.*event-loop echo\.cpu/);
+    expect(md).toMatch(/Missed.*\+10%/);
+    expect(md).toContain('harness failed');
+  });
+});
