@@ -55,8 +55,9 @@ bench: setup
 	$(NODE) bench/run.ts $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # CI regression report: echo-64B c=32, work-1ms, churn for every model. Paired A/B (default): the
-# base commit's servers and this checkout's side by side, load alternating in 1 s slices
-# (bench/ci/held.ts); BASE=none: interleaved fresh-server rounds against results/baseline.json.
+# base commit's servers and this checkout's in interleaved fresh-server rounds; BENCH_CI_ARGS=
+# "--design held": both up side by side, load alternating in 1 s slices (bench/ci/held.ts, far
+# more sensitive); BASE=none: fresh-server rounds against results/baseline.json.
 # → results/ci-report.md. Exit 1 only on a confident regression.
 # BENCH_CI_ARGS="--help" for flags; BENCH_CI_ARGS="--slowdown-us 100" slows every model's handler
 # by 100 µs per request (a test aid: the report must then exit 1).

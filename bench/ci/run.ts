@@ -212,6 +212,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
     machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
     node: process.version,
     settings: {
+      design: 'cells',
       rounds: opts.rounds,
       warmupMs: opts.warmupMs,
       durationMs: opts.durationMs,
@@ -352,7 +353,8 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
-    lines.push(
+    if (current.settings.design !== 'held') lines.push(`- **Mode: paired A/B, fresh-server cells.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine, a fresh server per cell; each round gives one ratio this ÷ base per metric. (\`--design held\` is far more sensitive: results/ci-sensitivity.md.)`);
+    else lines.push(
       `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran one server per model, side by side on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
     );
     lines.push(`- **This checkout:** ${about(current)}`);
@@ -392,7 +394,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
   if (current.failures.length) {
     lines.push('', '## Cells that failed', '', ...current.failures.map((f) => `- ${f}`));
   }
-  lines.push('', `Medians over ${current.settings.design === 'held' ? 'slices' : 'rounds'}. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}\`.`, '');
+  lines.push('', `Medians over ${current.settings.design === 'held' ? 'slices' : 'rounds'}. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}${current.settings.design === 'held' ? ' BENCH_CI_ARGS="--design held"' : ''}\`.`, '');
   return lines.join('\n');
 }
 
@@ -409,6 +411,12 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     yargs(argv)
       .scriptName('bench-ci')
       .usage('$0 [options]\n\nShort interleaved benchmark rounds compared with results/baseline.json (make bench-ci).')
+      .option('design', {
+        choices: ['cells', 'held'] as const,
+        default: 'cells' as 'cells' | 'held',
+        describe:
+          'paired A/B design. cells: a fresh server per cell, base and this checkout back to back in interleaved rounds. held: both servers up side by side, connections held, load alternating in slices (bench/ci/held.ts; far more sensitive, see results/ci-sensitivity.md). The committed-baseline mode always uses cells',
+      })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
@@ -469,10 +477,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   }
   const started = Date.now();
   const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
-  const current = base
+  const current = base && args.design === 'held'
     ? await measureHeld({ base, workN: null, pairs: args.pairs, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, log })
     : await measure({
-        base: null,
+        base,
         workN: baseline?.settings.workN ?? null,
         rounds: args.rounds,
         warmupMs: Math.round(args.warmup * 1000),

@@ -144,7 +144,7 @@ async function main(): Promise<number> {
     const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
     console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
-    const exitCode = await benchCi(['--base', 'HEAD', '--out', out, '--slowdown-us', String(slowdownUs), ...(args.models ? ['--models', args.models] : [])]);
+    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
     let judged = 0;
