@@ -22,14 +22,14 @@ export async function parseOrUsage<T>(y: Argv<T>, name: string): Promise<Argumen
 
 /**
  * A runner's entry: servers it started die with it on SIGINT/SIGTERM, `main`'s number is the exit
- * code, and a throw is reported as `<failed>: <stack>` with exit 1.
+ * code, and a throw is reported as `<failed>: <stack>` with exit `failedCode` (default 1).
  */
-export async function runMain(main: () => Promise<number>, failed: string): Promise<void> {
+export async function runMain(main: () => Promise<number>, failed: string, failedCode = 1): Promise<void> {
   killServersOnSignal();
   try {
     process.exitCode = await main();
   } catch (err) {
     console.error(`${failed}: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
+    process.exitCode = failedCode;
   }
 }

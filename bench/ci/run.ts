@@ -204,13 +204,8 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
       }
     }
   }
-  const cpus = os.cpus();
   return {
-    schema: CI_SCHEMA,
-    createdAt: new Date().toISOString(),
-    commit: { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' },
-    machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
-    node: process.version,
+    ...runIdentity(),
     settings: {
       design: 'cells',
       rounds: opts.rounds,
@@ -272,6 +267,17 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
       if (sides) for (const side of sides) await side.stop().catch(() => {});
     }
   }
+  return {
+    ...runIdentity(),
+    settings: { design: 'held', rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    samples,
+    failures,
+    base,
+  };
+}
+
+/** What every run records about itself: schema, time, commit, machine, Node. */
+function runIdentity(): Pick<CiRun, 'schema' | 'createdAt' | 'commit' | 'machine' | 'node'> {
   const cpus = os.cpus();
   return {
     schema: CI_SCHEMA,
@@ -279,10 +285,6 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
     commit: { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' },
     machine: { cpuModel: cpus[0]?.model ?? 'unknown', cores: cpus.length, kernel: os.release() },
     node: process.version,
-    settings: { design: 'held', rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
-    samples,
-    failures,
-    base,
   };
 }
 

@@ -20,8 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { killServersOnSignal } from '../../harness/server.ts';
-import { parseOrUsage } from '../cli-args.ts';
+import { parseOrUsage, runMain } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { median } from './stats.ts';
 import { HeldSide } from './held.ts';
@@ -171,13 +170,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  killServersOnSignal();
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`bench-ci-sensitivity: harness failed: ${(err as Error).stack ?? err}`);
-      process.exit(3);
-    },
-  );
-}
+if (import.meta.main) await runMain(main, 'bench-ci-sensitivity: harness failed', 3);
