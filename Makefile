@@ -10,11 +10,15 @@ TC    := $(ROOT)/.toolchain
 NODE  := $(TC)/bin/node
 # Everything below (npm scripts, vitest, forked children) sees the chosen node first on PATH.
 export PATH := $(TC)/bin:$(PATH)
+# Node's on-disk compile cache (type-stripped and compiled code, keyed by Node version and file
+# contents) for every node started below: a server starts in ≈ half the time with it warm
+# (src/cli.ts 0.41 → 0.22 s here). Unset with NODE_DISABLE_COMPILE_CACHE=1.
+export NODE_COMPILE_CACHE ?= $(or $(TMPDIR),/tmp)/node-compile-cache
 
 VITEST := $(NODE) node_modules/vitest/vitest.mjs
 TSC    := $(NODE) node_modules/typescript/bin/tsc
 
-.PHONY: help setup test typecheck bench bench-quick bench-ci bench-ci-sensitivity bench-baseline bench-validate bench-switch reliability scale-out serve clean
+.PHONY: help setup test typecheck profile bench bench-quick bench-ci bench-ci-sensitivity bench-baseline bench-validate bench-switch reliability scale-out serve clean
 .DEFAULT_GOAL := help
 
 help:
@@ -27,6 +31,7 @@ help:
 	@echo "make bench-validate  the load generator checked against an independent C client → results/validate.md (≈ 3 min)"
 	@echo "make bench-switch  live model switches and rolling restarts under load → results/switch-under-load.md (≈ 2 min)"
 	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 2 min)"
+	@echo "make profile MODEL=offload [WORKLOAD=echo-64B] [PROFILE_ARGS=…]  where a model's server CPU goes (V8 profiles of every thread and child)"
 	@echo "make typecheck   tsc --noEmit over src, bench, test"
 	@echo "./bin/switchboard --help   the CLI, once either make test or make bench has run"
 
@@ -46,6 +51,12 @@ test: setup
 
 typecheck: setup
 	$(TSC) -p tsconfig.json
+
+# V8 CPU profiles of one model under one benchmark workload, only the measured window counted,
+# per role (main thread, worker threads, children): docs/PERFORMANCE.md quotes its tables.
+profile: setup
+	@test -n "$(MODEL)" || { echo "make profile: name a model: MODEL=event-loop|thread|thread-pool|offload|process|process-pool" >&2; exit 2; }
+	$(NODE) bench/profile/run.ts --model $(MODEL) $(if $(WORKLOAD),--workload $(WORKLOAD)) $(PROFILE_ARGS)
 
 # idle-10k holds 10,000 sockets in the load generator: raise the soft open-file limit to the hard
 # one for this recipe (the harness scales idle-10k down, and says so, if it is still too low).

@@ -6,4 +6,7 @@ if (major < 24) {
   console.error(`switchboard needs Node.js >= 24 (this is ${process.version}); from a checkout, run ./bin/switchboard instead.`);
   process.exit(2);
 }
+// Node's on-disk compile cache before the CLI's modules load: it starts in about half the time warm.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../src/cli.ts');

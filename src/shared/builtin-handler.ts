@@ -1,6 +1,5 @@
 // The built-in handler: ECHO, WORK, SLEEP and INFO as specified in docs/PROTOCOL.md.
 // It is an ordinary handler module, loaded by path like any user handler.
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProtocolError } from './errors.ts';
 import { Op } from './protocol.ts';
@@ -8,10 +7,16 @@ import type { HandlerContext, HandlerResult } from './handler.ts';
 
 export const MAX_SLEEP_MS = 60_000;
 
+// node:crypto is loaded on the first WORK, not with the module: it is a few ms of every thread's
+// and child's start-up (its internal modules are not in Node's start-up snapshot), paid by every
+// connection under the thread and process models whether or not it ever asks for WORK.
+let createHash: typeof import('node:crypto').createHash | undefined;
+
 /** d0 = seed, dk = SHA-256(d(k−1)); returns dn (32 bytes). Exported so clients can verify replies. */
 export function workDigest(n: number, seed: Uint8Array): Buffer {
+  createHash ??= process.getBuiltinModule('node:crypto').createHash;
   let d: Uint8Array = seed;
-  for (let k = 0; k < n; k++) d = createHash('sha256').update(d).digest();
+  for (let k = 0; k < n; k++) d = createHash!('sha256').update(d).digest();
   return Buffer.from(d);
 }
 
