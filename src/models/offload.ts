@@ -1,8 +1,11 @@
 // offload: sockets stay on the main thread's event loop (as in event-loop); each decoded
-// request's handler call runs as a piscina task on --threads worker threads. The connection
-// code is unchanged: it gets a proxy Handler whose results are promises, so replies still
-// leave in request order per connection. CPU-heavy handlers no longer stall the loop; every
-// request pays two thread hops and a copy of its payload.
+// request's handler call runs on one of --threads piscina worker threads. The connection code
+// is unchanged: it gets a proxy Handler whose results are promises, so replies still leave in
+// request order per connection. CPU-heavy handlers no longer stall the loop; every request pays
+// two thread hops and a copy of its payload. The hops are batched: what one turn of this loop
+// decodes, from every connection, goes to the pool as one task per thread (OffloadBatch), since a
+// task costs several times what an echo request does (docs/PERFORMANCE.md).
+import { BroadcastChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Piscina } from 'piscina';
@@ -11,7 +14,7 @@ import { connectionLimits } from '../shared/config.ts';
 import { serveConnection, type Connection } from '../shared/connection.ts';
 import { ProtocolError, SwitchboardError, isErrorCode } from '../shared/errors.ts';
 import type { Handler, HandlerResult } from '../shared/handler.ts';
-import type { OffloadReply, OffloadTask } from '../shared/ipc.ts';
+import type { OffloadAnswers, OffloadBatch, OffloadEarly, OffloadResult, OffloadStartup } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
@@ -25,6 +28,20 @@ const WORKER_FILE = fileURLToPath(new URL('./offload.worker.ts', import.meta.url
  */
 export const TASKS_PER_THREAD = 64;
 
+/** One request on its way: settled once, by an early answer, the batch's reply or its failure. */
+interface Pending {
+  op: number;
+  payload: Buffer;
+  connection: number;
+  requests: number;
+  peer: string;
+  resolve(r: HandlerResult): void;
+  reject(err: Error): void;
+  settled: boolean;
+}
+
+let pools = 0; // names each pool's early channel apart (a process can run several servers)
+
 export class OffloadModel extends ModelBase {
   #pool!: Piscina;
   readonly #watchdog: ThreadWatchdog;
@@ -36,6 +53,17 @@ export class OffloadModel extends ModelBase {
   #inPool = 0; // requests running or waiting in piscina
   #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
   readonly #capacity: number; // threads × TASKS_PER_THREAD
+  /** Requests decoded in this turn of the loop, sent together at its end (setImmediate). */
+  #batch: Pending[] = [];
+  /**
+   * Batches sent and not answered in full, by batch id. An entry outlives the task's reply while
+   * an early answer is still on its way: the early channel and piscina's port are two message
+   * queues, and the reply can overtake what was posted before it.
+   */
+  readonly #inFlight = new Map<number, { requests: Pending[]; left: number }>();
+  #batches = 0;
+  readonly #earlyName = `switchboard-offload-early:${process.pid}:${++pools}`;
+  #early: BroadcastChannel | null = null;
 
   constructor(ctx: ModelContext) {
     super('offload', ctx, 'thread');
@@ -63,8 +91,10 @@ export class OffloadModel extends ModelBase {
       maxQueue: Infinity,
       idleTimeout: Infinity,
       resourceLimits: resourceLimits(this.ctx),
-      workerData: startupMessage('offload', this.ctx, this.#watchdog.table),
+      workerData: { ...startupMessage('offload', this.ctx, this.#watchdog.table), earlyChannel: this.#earlyName } satisfies OffloadStartup,
     });
+    this.#early = new BroadcastChannel(this.#earlyName);
+    this.#early.onmessage = (e) => this.#onEarly((e as MessageEvent).data as OffloadEarly);
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
     trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing);
     // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
@@ -73,7 +103,7 @@ export class OffloadModel extends ModelBase {
     try {
       const startedAt = performance.now();
       const ping = async () => {
-        await this.#pool.run(probe);
+        await this.#pool.run(probe());
         this.startup.add(performance.now() - startedAt);
       };
       await Promise.all(Array.from({ length: threads }, ping));
@@ -103,40 +133,104 @@ export class OffloadModel extends ModelBase {
     });
   }
 
-  /** The main-thread Handler: ships the request to the pool, turns the reply back into a result. */
+  /** The main-thread Handler: queues the request for this turn's batch; settles with its answer. */
   readonly #handler: Handler = (op, payload, ctx) => {
     // Own count, so --queue 0 means "no waiting" and piscina never refuses a task (see onStart).
     if (this.#inPool >= this.#capacity + this.ctx.options.queue) {
       throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
     }
-    // An exact-size copy we own, moved to the worker: cloning the view instead would copy the
-    // whole socket read chunk it points into (up to 64 KiB) for every request.
-    const bytes = new Uint8Array(payload);
-    const task: OffloadTask = {
-      op,
-      payload: bytes,
-      ctx: { model: ctx.model, connection: ctx.connection, requests: ctx.requests, maxWork: ctx.maxWork, peer: ctx.peer },
-    };
     this.#inPool++;
-    return this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(this.#onReply, this.#onPoolError);
+    return new Promise<HandlerResult>((resolve, reject) => {
+      // The payload is a view into the socket's read chunk: #send copies it into the batch's buffer.
+      const request: Pending = { op, payload, connection: ctx.connection, requests: ctx.requests, peer: ctx.peer, resolve, reject, settled: false };
+      // Nothing in the pool: go at once, as a batch of one (an unloaded request must not wait for
+      // the end of the turn). Otherwise wait for the turn's end with whatever else it decodes.
+      if (this.#inFlight.size === 0 && this.#batch.length === 0) return this.#send([request]);
+      if (this.#batch.length === 0) setImmediate(this.#flush);
+      this.#batch.push(request);
+    });
   };
 
-  #onReply = (reply: OffloadReply): HandlerResult => {
-    this.#inPool--;
-    return fromReply(reply);
+  /** End of the loop's turn: the batch, split into one task per pool thread (CPU-bound requests spread). */
+  #flush = (): void => {
+    const all = this.#batch;
+    this.#batch = [];
+    if (all.length === 0) return;
+    const parts = Math.min(all.length, this.ctx.options.threads);
+    const size = Math.ceil(all.length / parts);
+    for (let from = 0; from < all.length; from += size) this.#send(all.slice(from, from + size));
   };
 
-  #onPoolError = (err: Error): never => {
-    this.#inPool--;
-    // Told apart by our own state, not piscina's message text: piscina never refuses a task for
-    // its queue (maxQueue Infinity, see onStart), so a task fails either because close() destroyed
-    // the pool under it or because its thread died.
-    if (this.#closing) throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
-    // The thread died under this request (crash, process.exit, memory limit, the watchdog). Only
-    // this request fails; the connection lives on the main thread and piscina replaces the thread.
-    this.#lost++;
-    throw new ProtocolError('E_INTERNAL', `handler thread died: ${err.message}`);
-  };
+  #send(requests: Pending[]): void {
+    const id = ++this.#batches;
+    let total = 0;
+    for (const r of requests) total += r.payload.byteLength;
+    // An exact-size buffer we own, moved to the worker: one copy of each payload, no clone.
+    const bytes = new Uint8Array(total);
+    const ends: number[] = [];
+    let at = 0;
+    for (const r of requests) {
+      bytes.set(r.payload, at);
+      at += r.payload.byteLength;
+      ends.push(at);
+    }
+    const task: OffloadBatch = {
+      batch: id,
+      model: this.name,
+      maxWork: this.#limits.maxWork,
+      ops: requests.map((r) => r.op),
+      ends,
+      bytes,
+      ctx: requests.map((r) => ({ connection: r.connection, requests: r.requests, peer: r.peer })),
+    };
+    this.#inFlight.set(id, { requests, left: requests.length });
+    this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(
+      (answers: OffloadAnswers) => this.#answer(id, answers),
+      (err: Error) => {
+        this.#inFlight.delete(id);
+        this.#fail(requests, err);
+      },
+    );
+  }
+
+  #onEarly = (msg: OffloadEarly): void => this.#answer(msg.batch, msg);
+
+  #answer(id: number, a: OffloadAnswers): void {
+    const batch = this.#inFlight.get(id);
+    if (!batch) return; // failed meanwhile: its requests are settled
+    for (let k = 0; k < a.indices.length; k++) {
+      const r = batch.requests[a.indices[k]!]!;
+      if (r.settled) continue;
+      r.settled = true;
+      this.#inPool--;
+      if (--batch.left === 0) this.#inFlight.delete(id);
+      const result = a.results[k]!;
+      try {
+        r.resolve(fromResult(result, a.bytes));
+      } catch (err) {
+        r.reject(err as Error);
+      }
+    }
+  }
+
+  /** The task failed: every request of it not yet answered fails, the others are untouched. */
+  #fail(requests: Pending[], err: Error): void {
+    for (const r of requests) {
+      if (r.settled) continue;
+      r.settled = true;
+      this.#inPool--;
+      // Told apart by our own state, not piscina's message text: piscina never refuses a task for
+      // its queue (maxQueue Infinity, see onStart), so a task fails either because close() destroyed
+      // the pool under it or because its thread died.
+      if (this.#closing) r.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
+      else {
+        // The thread died under this batch (crash, process.exit, memory limit, the watchdog). Only
+        // its requests fail; the connections live on the main thread and piscina replaces the thread.
+        this.#lost++;
+        r.reject(new ProtocolError('E_INTERNAL', `handler thread died: ${err.message}`));
+      }
+    }
+  }
 
   protected async onDrain(): Promise<void> {
     for (const conn of this.#connections) conn.drain();
@@ -147,6 +241,7 @@ export class OffloadModel extends ModelBase {
     this.#watchdog.stop();
     for (const conn of this.#connections) conn.destroy();
     await this.#pool?.destroy();
+    this.#early?.close();
   }
 
   protected workers(): number {
@@ -166,12 +261,13 @@ export class OffloadModel extends ModelBase {
   }
 }
 
-const probe: OffloadTask = { op: -1, payload: new Uint8Array(0), ctx: { model: 'offload', connection: 0, requests: 0, maxWork: 1, peer: '' } };
+/** The start-up ping: a batch of one op −1, answered without calling the handler. */
+const probe = (): OffloadBatch => ({ batch: 0, model: 'offload', maxWork: 1, ops: [-1], ends: [0], bytes: new Uint8Array(0), ctx: [{ connection: 0, requests: 0, peer: '' }] });
 
-function fromReply(reply: OffloadReply): HandlerResult {
-  if (reply.ok) return { op: reply.op, payload: reply.payload };
+function fromResult(r: OffloadResult, bytes: Uint8Array): HandlerResult {
+  if (r.ok) return { op: r.op, payload: Buffer.from(bytes.buffer, bytes.byteOffset + r.start, r.end - r.start) };
   // A handler's protocol code survives the hop; anything else is not a ProtocolError, so the
   // connection answers E_INTERNAL "handler failed: …" exactly as event-loop does.
-  if (reply.code !== 'E_INTERNAL' && isErrorCode(reply.code)) throw new ProtocolError(reply.code, reply.message);
-  throw new SwitchboardError('ERR_HANDLER_FAILED', reply.message);
+  if (r.code !== 'E_INTERNAL' && isErrorCode(r.code)) throw new ProtocolError(r.code, r.message);
+  throw new SwitchboardError('ERR_HANDLER_FAILED', r.message);
 }

@@ -77,7 +77,7 @@ export const MODELS = {
     load: async () => (await import('./thread-pool.ts')).ThreadPoolModel,
   },
   offload: {
-    summary: 'connections on the main event loop; each request\'s handler runs as a piscina task',
+    summary: 'connections on the main event loop; handlers run on piscina threads, the requests of one loop turn batched into one task per thread',
     family: 'thread',
     startsPerConnection: null,
     capacity: unbounded,

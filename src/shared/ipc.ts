@@ -100,16 +100,56 @@ export interface PoolReadyMessage {
 /** A thread-pool task: one connection (`socket` is in the transfer list), or the start-up ping. */
 export type PoolTask = { type: 'connection'; id: number; socket: import('node:net').Socket } | { type: 'ping' };
 
-/** An offload task: one decoded request; `payload` owns its ArrayBuffer (transferred, not cloned). */
-export interface OffloadTask {
-  /** The request's op; −1 is the start-up ping (answered without calling the handler). */
-  op: number;
-  payload: Uint8Array;
-  ctx: { model: string; connection: number; requests: number; maxWork: number; peer: string };
+/**
+ * An offload task: the requests one turn of the main thread's event loop decoded (from every
+ * connection that read in that turn), for one pool thread. Batched because a piscina task costs
+ * ≈ 20 µs of main-thread CPU (a structured clone, a transfer and a futex wake), several times an
+ * echo request's whole cost; the batch pays it once. Payloads travel back to back in `bytes`,
+ * whose ArrayBuffer is moved, not cloned.
+ */
+export interface OffloadBatch {
+  /** Names the batch in early replies (OffloadEarly). */
+  batch: number;
+  model: string;
+  maxWork: number;
+  /** Per request: its op; −1 is the start-up ping (answered without calling the handler). */
+  ops: number[];
+  /** Per request: the end offset of its payload in `bytes` (each starts where the previous ends). */
+  ends: number[];
+  bytes: Uint8Array;
+  ctx: { connection: number; requests: number; peer: string }[];
 }
 
-/** An offload reply: errors cross the thread boundary as data, with their protocol code. */
-export type OffloadReply = { ok: true; op: number; payload: Uint8Array } | { ok: false; code: string; message: string };
+/**
+ * One request's answer. Errors cross the thread boundary as data, with their protocol code; a
+ * payload is `bytes[start, end)` of the message that carries it. op −1: the handler returned
+ * something that is not a result (the connection answers E_INTERNAL, as under every model).
+ */
+export type OffloadResult = { ok: true; op: number; start: number; end: number } | { ok: false; code: string; message: string };
+
+/**
+ * Answers of a batch. The task's own reply carries the answers not sent before it; when some
+ * request is still pending after one turn of the pool thread's loop (an async handler: SLEEP,
+ * I/O), the ready answers go ahead as OffloadEarly messages, so a fast request never waits for a
+ * slow one that happened to share its batch.
+ */
+export interface OffloadAnswers {
+  /** Request indices within the batch. */
+  indices: number[];
+  results: OffloadResult[];
+  bytes: Uint8Array;
+}
+
+/** An offload pool thread's workerData. */
+export interface OffloadStartup extends StartupMessage {
+  /** Name of the BroadcastChannel that carries OffloadEarly answers to the main thread. */
+  earlyChannel: string;
+}
+
+/** Answers sent ahead of the task's reply, on the pool's BroadcastChannel (OffloadStartup.earlyChannel). */
+export interface OffloadEarly extends OffloadAnswers {
+  batch: number;
+}
 
 /**
  * Liveness: the parent pings a child every second; the child's event loop answers. A child that

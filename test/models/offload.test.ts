@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { errorCode, infoFrame, sleepFrame } from '../../harness/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleepFrame } from '../../harness/wire.ts';
 import { POOL_THREAD, crashIsolation, osThreads, stopAndReadStats } from './thread-helpers.ts';
 
 describe('offload model', () => {
@@ -31,6 +31,27 @@ describe('offload model', () => {
     expect(stats.requests).toBe(80);
     expect(stats.startup).toMatchObject({ unit: 'thread', n: 2 });
     expect(stats.startup.p50Ms).toBeGreaterThan(0);
+  });
+
+  it('batching: an ECHO decoded in the same turn as slow SLEEPs is answered at once, not with them', async () => {
+    // With a request already in the pool, what one turn of the main loop decodes goes as one task
+    // per thread; answers ready after one turn of the pool thread go ahead of the slow ones.
+    const s = await startServer('offload', ['--threads', '1']);
+    const first = await RawPeer.connect(s.port);
+    const sleepers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(s.port)));
+    const echoers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(s.port)));
+    await first.write(sleepFrame(1500)); // keeps the pool busy: the rest are batched
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await Promise.all([...sleepers.map((p) => p.write(sleepFrame(1500))), ...echoers.map((p, i) => p.write(echoFrame(`fast ${i}`)))]);
+    const echoed = await Promise.all(echoers.map(async (p) => ({ frame: (await p.waitFrames(1))[0]!, ms: performance.now() - t0 })));
+    echoed.forEach(({ frame }, i) => expect(frame.payload.toString()).toBe(`fast ${i}`));
+    // A SLEEP takes 1500 ms: an ECHO held back with its batch would take as long.
+    expect(Math.max(...echoed.map((e) => e.ms)), 'slowest ECHO, ms').toBeLessThan(1000);
+    const slept = await Promise.all(sleepers.map(async (p) => (await p.waitFrames(1))[0]!));
+    for (const f of slept) expect(f.op).toBe(Op.SLEEP);
+    for (const p of [first, ...sleepers, ...echoers]) p.destroy();
+    expect(await s.stop()).toBe(0);
   });
 
   it('a handler error crosses the thread boundary with its code; a plain throw is E_INTERNAL', async () => {
