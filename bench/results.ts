@@ -8,6 +8,7 @@ import type { Calibration } from './calibrate.ts';
 import type { LoadResult } from './loadgen/load.ts';
 import type { CodecRow } from './micro/codec.ts';
 import type { RttRow } from './micro/rtt.ts';
+import type { SpawnRefRow } from './micro/spawn.ts';
 import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
 
@@ -28,6 +29,12 @@ export interface RunResults {
   workloads: Workload[];
   cells: CellResult[];
   micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
+  /**
+   * The reference start-up cells, one row per kind and round: a bare `new Worker()` and a bare
+   * `fork()` to first message (bench/micro/spawn.ts). Absent in runs before them, and in runs
+   * without the thread or process model.
+   */
+  spawnRefs?: SpawnRefRow[];
   notes: string[];
   /** `bench --handler H --mix F`: the user's handler and mix, its profile and the cross-model check. */
   mix?: MixSection;

@@ -23,6 +23,7 @@ import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from '.
 import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
 import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
+import { spawnReference } from './micro/spawn.ts';
 import { writeReport } from './report.ts';
 import { checkConsistency } from './mix/consistency.ts';
 import { EXIT_HANDLER, HandlerLoadError, prepareMix, type MixRun } from './mix/prepare.ts';
@@ -292,7 +293,21 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 
   // Interleaved rounds: round 1 of every cell, then round 2, … so a slow minute of a shared
   // machine lands on every server's samples, not on one server's.
-  for (let round = 1; round <= rounds; round++) for (const p of plan) {
+  // The reference start-up cells, once per round with the cells they are the floor of (churn
+  // under thread and process): on the server's CPUs, so they pay what its starts pay.
+  const refKinds = (['worker', 'fork'] as const).filter((k) => !mixRun && plan.some((p) => p.workload.loop === 'churn' && p.target.name === (k === 'worker' ? 'thread' : 'process')));
+  if (refKinds.length) results.spawnRefs = [];
+  for (let round = 1; round <= rounds; round++) for (const [i, p] of plan.entries()) {
+    if (i === 0) {
+      for (const kind of refKinds) {
+        progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}reference: bare ${kind === 'worker' ? 'new Worker()' : 'fork()'} ×20`);
+        try {
+          results.spawnRefs!.push(await spawnReference(kind, round, { n: quick ? 8 : 20, cpus: placement.server }));
+        } catch (err) {
+          notes.push(`Reference start-up cell (${kind}, round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
     progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}${p.target.name} ${p.workload.name} c=${p.connections}`);
     const spec: CellSpec = {
       target: p.target,

@@ -4,6 +4,7 @@
 import { DEFAULT_ROUNDS, type RunResults } from '../results.ts';
 import { isClientBound, roundsOfRun } from './aggregate.ts';
 import { allCells, groups } from './cells.ts';
+import { handoffSection } from './handoff.ts';
 import { mixSection } from './mix.ts';
 import { num } from './format.ts';
 import { CLIENT_LEGEND, ONE_ROUND } from './marks.ts';
@@ -84,6 +85,7 @@ export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPref
   L.push('');
   L.push(claimsTable(claims(r).map((c) => ({ claim: c.quote, verdict: claimVerdict(c), evidence: claimEvidence(r, c) }))));
   L.push('');
+  L.push(...handoffSection(r));
   L.push('## Charts');
   L.push('');
   for (const f of chartFiles) L.push(`- [${f.title}](${chartPrefix}${f.file})`);

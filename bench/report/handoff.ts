@@ -1,0 +1,148 @@
+// "Hand-off costs": what each model pays to move connections and requests between threads and
+// processes, as ratios within one run (so the machine's speed cancels): each against the cell it
+// is built on — event-loop, the bare Node echo server, the bare Worker/fork start-up cells.
+// Each ratio is taken per round (both sides from the same round) and shown as the median with
+// the range over rounds. The goals are issue 15's. Pure: rows from RunResults.
+import type { CellResult, RunResults } from '../results.ts';
+import { spread, type Spread } from './aggregate.ts';
+import { ranged } from './format.ts';
+
+type Metric = 'throughput' | 'cpu' | 'p50';
+
+interface Side {
+  server: string;
+  workload: string;
+  c: number;
+  metric: Metric;
+}
+
+export interface HandoffGoal {
+  /** What is compared, in words. */
+  what: string;
+  a: Side;
+  /** The cell it is divided by, or a reference start-up kind. */
+  b: Side | { spawn: 'worker' | 'fork' };
+  /** The goal: ratio ≤ max or ≥ min. */
+  max?: number;
+  min?: number;
+  /** A goal of parallel speed-up: out of reach when the server was given fewer CPUs. */
+  needsServerCpus?: number;
+}
+
+const cell = (server: string, workload: string, c: number, metric: Metric): Side => ({ server, workload, c, metric });
+const REF = 'node-net-echo';
+
+export const HANDOFF_GOALS: HandoffGoal[] = [
+  { what: 'offload: server CPU per request / event-loop’s, echo-64B c=32', a: cell('offload', 'echo-64B', 32, 'cpu'), b: cell('event-loop', 'echo-64B', 32, 'cpu'), max: 2 },
+  { what: 'offload: unloaded p50 / event-loop’s, echo-64B c=1', a: cell('offload', 'echo-64B', 1, 'p50'), b: cell('event-loop', 'echo-64B', 1, 'p50'), max: 1.5 },
+  { what: 'offload: requests/s / event-loop’s, work-1ms c=16', a: cell('offload', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+  { what: 'thread: server CPU per connection (churn c=8) / a bare new Worker() to first message', a: cell('thread', 'churn', 8, 'cpu'), b: { spawn: 'worker' }, max: 1.5 },
+  { what: 'process: server CPU per connection (churn c=8) / a bare fork() to first message', a: cell('process', 'churn', 8, 'cpu'), b: { spawn: 'fork' }, max: 1.5 },
+  { what: 'event-loop: requests/s / the bare Node echo’s, echo-64B c=32', a: cell('event-loop', 'echo-64B', 32, 'throughput'), b: cell(REF, 'echo-64B', 32, 'throughput'), min: 0.95 },
+  { what: 'event-loop: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('event-loop', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 0.95 },
+  { what: 'event-loop: server CPU per request / the bare Node echo’s, echo-64B c=32', a: cell('event-loop', 'echo-64B', 32, 'cpu'), b: cell(REF, 'echo-64B', 32, 'cpu'), max: 1.1 },
+  { what: 'thread-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('thread-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15 },
+  { what: 'process-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('process-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15 },
+  { what: 'thread-pool: requests/s / event-loop’s, work-1ms c=16', a: cell('thread-pool', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+  { what: 'process-pool: requests/s / event-loop’s, work-1ms c=16', a: cell('process-pool', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+];
+
+function valueOf(c: CellResult, m: Metric): number | null {
+  if (!c.ok) return null;
+  if (m === 'throughput') return c.throughput;
+  if (m === 'cpu') return c.serverTree?.cpuUsPerRequest ?? null;
+  return c.latencyUs?.p50 ?? null;
+}
+
+/** Per round: side → value (the round's cell, or the round's reference start-up row). */
+function perRound(r: RunResults, s: HandoffGoal['b']): Map<number, number> {
+  const out = new Map<number, number>();
+  if ('spawn' in s) {
+    for (const row of r.spawnRefs ?? []) if (row.kind === s.spawn && row.cpuUsPerStart > 0) out.set(row.round, row.cpuUsPerStart);
+    return out;
+  }
+  for (const c of r.cells) {
+    if (c.server !== s.server || c.workload !== s.workload || c.params.connections !== s.c) continue;
+    const v = valueOf(c, s.metric);
+    if (v !== null && Number.isFinite(v) && v > 0) out.set(c.round ?? 1, v);
+  }
+  return out;
+}
+
+export type HandoffVerdict = 'met' | 'met by the median, not in every round' | 'not met' | 'not measured' | 'out of reach: the server ran on 1 CPU';
+
+export interface HandoffRow {
+  goal: HandoffGoal;
+  /** Ratio a/b per round where both sides were measured. */
+  ratio: Spread | null;
+  verdict: HandoffVerdict;
+}
+
+/** CPUs the server was pinned to (`server=1,client=0` → 1), or null when not pinned. */
+export function serverCpuCount(cpus: unknown): number | null {
+  const list = typeof cpus === 'string' ? /server=(.*?)(?:,client=|$)/.exec(cpus)?.[1] : undefined;
+  if (!list) return null;
+  let n = 0;
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += b === undefined ? 1 : b - a! + 1;
+  }
+  return n;
+}
+
+export function handoffRows(r: RunResults): HandoffRow[] {
+  const serverCpus = serverCpuCount(r.run.flags.cpus) ?? r.machine.cores;
+  return HANDOFF_GOALS.map((goal) => {
+    const a = perRound(r, goal.a);
+    const b = perRound(r, goal.b);
+    const ratios = [...a].filter(([round]) => b.has(round)).map(([round, v]) => v / b.get(round)!);
+    const ratio = spread(ratios);
+    const meets = (x: number) => (goal.max !== undefined ? x <= goal.max : x >= goal.min!);
+    let verdict: HandoffVerdict = 'not measured';
+    if (ratio) {
+      // The range's worse end: the largest ratio for a ceiling, the smallest for a floor.
+      const worst = goal.max !== undefined ? ratio.max : ratio.min;
+      verdict = meets(worst) ? 'met' : meets(ratio.median) ? 'met by the median, not in every round' : 'not met';
+      if (verdict !== 'met' && goal.needsServerCpus && serverCpus < goal.needsServerCpus) verdict = 'out of reach: the server ran on 1 CPU';
+    }
+    return { goal, ratio, verdict };
+  });
+}
+
+function ratioText(s: Spread | null): string {
+  if (!s) return '–';
+  const [m, lo, hi] = [s.median, s.min, s.max].map((v) => v.toFixed(2));
+  return s.n < 2 || lo === hi ? `${m}×` : `${m}× (${lo}–${hi})`;
+}
+
+export function handoffSection(r: RunResults): string[] {
+  const rows = handoffRows(r);
+  if (rows.every((x) => x.verdict === 'not measured')) return [];
+  const L: string[] = [];
+  L.push('## Hand-off costs');
+  L.push('');
+  L.push(
+    "_What each model pays to move connections and requests between threads and processes, as ratios within this run: each round's cell divided by the same round's cell it builds on (event-loop, the bare Node `net` echo, or a reference start-up cell), the median with the range over rounds. A goal is met when the whole range meets it. CPU is the server process tree's, from /proc. A speed-up over event-loop on CPU-bound work needs CPUs for the server: with the load generator on a CPU of its own (the default placement), a 2-core machine leaves the server one._",
+  );
+  L.push('');
+  L.push('| hand-off | ratio | goal | verdict |', '|---|--:|--:|---|');
+  for (const x of rows) {
+    const goal = x.goal.max !== undefined ? `≤ ${x.goal.max}×` : `≥ ${x.goal.min}×`;
+    L.push(`| ${x.goal.what} | ${ratioText(x.ratio)} | ${goal} | ${x.verdict === 'met' ? '**met**' : x.verdict} |`);
+  }
+  const refs = r.spawnRefs ?? [];
+  if (refs.length) {
+    L.push('');
+    const line = (kind: 'worker' | 'fork', name: string) => {
+      const rows = refs.filter((x) => x.kind === kind);
+      if (!rows.length) return null;
+      const cpu = spread(rows.map((x) => x.cpuUsPerStart / 1000));
+      const wall = spread(rows.map((x) => x.wallMsP50));
+      return `${name}: ${ranged(cpu, (v) => v.toFixed(1), 'ms')} of CPU per start, ${ranged(wall, (v) => v.toFixed(1), 'ms')} to its first message (${rows[0]!.n} in a row per round)`;
+    };
+    const lines = [line('worker', 'a bare `new Worker()`'), line('fork', 'a bare `fork()`')].filter(Boolean);
+    L.push(`Reference start-up cells, on the server's CPUs, plain JavaScript (bench/micro/spawn-ref.mjs): ${lines.join('; ')}.`);
+  }
+  L.push('');
+  return L;
+}

@@ -1,0 +1,53 @@
+// The "hand-off costs" section on synthetic runs: ratios per round, both sides from the same
+// round; met / median-only / not met; start-up goals against the reference rows; speed-up goals
+// out of reach when the server had one CPU; nothing printed when nothing was measured.
+import { describe, expect, it } from 'vitest';
+import { handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
+import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
+
+const row = (rows: ReturnType<typeof handoffRows>, start: string) => rows.find((x) => x.goal.what.startsWith(start))!;
+
+describe('hand-off costs', () => {
+  it('divides each round by the same round, and judges the range', () => {
+    const cells = [1, 2, 3].flatMap((round) => [
+      cell({ server: 'offload', workload: 'echo-64B', connections: 32, round, throughput: 1, cpuUsPerRequest: [30, 36, 42][round - 1] }),
+      cell({ server: 'event-loop', workload: 'echo-64B', connections: 32, round, throughput: 1, cpuUsPerRequest: [15, 20, 20][round - 1] }),
+    ]);
+    const r = syntheticRun(cells, { rounds: 3 });
+    const x = row(handoffRows(r), 'offload: server CPU per request');
+    // Per round: 2.0, 1.8, 2.1 — the median meets ≤ 2, the worst round does not.
+    expect(x.ratio).toMatchObject({ median: 2, min: 1.8, max: 2.1, n: 3 });
+    expect(x.verdict).toBe('met by the median, not in every round');
+    expect(row(handoffRows(r), 'thread: server CPU per connection').verdict).toBe('not measured');
+  });
+
+  it('judges start-up against the reference rows of the same round', () => {
+    const cells = [1, 2].map((round) => cell({ server: 'thread', workload: 'churn', connections: 8, round, throughput: 10, cpuUsPerRequest: [30_000, 36_000][round - 1] }));
+    const r = syntheticRun(cells, { rounds: 2 });
+    r.spawnRefs = [
+      { kind: 'worker', round: 1, n: 20, cpuUsPerStart: 25_000, wallMsP50: 20 },
+      { kind: 'worker', round: 2, n: 20, cpuUsPerStart: 30_000, wallMsP50: 22 },
+    ];
+    const x = row(handoffRows(r), 'thread: server CPU per connection');
+    expect(x.ratio).toMatchObject({ min: 1.2, max: 1.2 });
+    expect(x.verdict).toBe('met');
+    const text = handoffSection(r).join('\n');
+    expect(text).toContain('| thread: server CPU per connection (churn c=8) / a bare new Worker() to first message | 1.20× | ≤ 1.5× | **met** |');
+    expect(text).toContain('a bare `new Worker()`: 27.5 ms (25.0–30.0) of CPU per start');
+  });
+
+  it('a speed-up goal on one server CPU is out of reach, not failed; on two it is judged', () => {
+    const cells = [cell({ server: 'thread-pool', workload: 'work-1ms', connections: 16, throughput: 1300 }), cell({ server: 'event-loop', workload: 'work-1ms', connections: 16, throughput: 1000 })];
+    const one = syntheticRun(cells);
+    one.run.flags.cpus = 'server=1,client=0';
+    expect(row(handoffRows(one), 'thread-pool: requests/s / event-loop').verdict).toBe('out of reach: the server ran on 1 CPU');
+    const two = syntheticRun(cells);
+    two.run.flags.cpus = 'server=1-2,client=0';
+    expect(row(handoffRows(two), 'thread-pool: requests/s / event-loop').verdict).toBe('not met');
+    expect([serverCpuCount('server=1,client=0'), serverCpuCount('server=0,2-3,client=1'), serverCpuCount('none')]).toEqual([1, 3, null]);
+  });
+
+  it('prints nothing when no goal could be measured', () => {
+    expect(handoffSection(syntheticRun([cell({ server: 'thread', throughput: 5 })]))).toEqual([]);
+  });
+});
