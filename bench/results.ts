@@ -8,6 +8,7 @@ import type { Calibration } from './calibrate.ts';
 import type { LoadResult } from './loadgen/load.ts';
 import type { CodecRow } from './micro/codec.ts';
 import type { RttRow } from './micro/rtt.ts';
+import type { HandoffRow } from './micro/handoff.ts';
 import type { SpawnRefRow } from './micro/spawn.ts';
 import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
@@ -28,7 +29,8 @@ export interface RunResults {
   /** The workloads as run: flag overrides (--connections, --payload, …) already applied. */
   workloads: Workload[];
   cells: CellResult[];
-  micro: { codec: CodecRow[]; rtt: RttRow[] } | null;
+  /** handoff: absent in runs before it. */
+  micro: { codec: CodecRow[]; rtt: RttRow[]; handoff?: HandoffRow[] } | null;
   /**
    * The reference start-up cells, one row per kind and round: a bare `new Worker()` and a bare
    * `fork()` to first message (bench/micro/spawn.ts). Absent in runs before them, and in runs

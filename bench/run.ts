@@ -23,6 +23,7 @@ import { PYTHON_TARGET, pythonAvailable, REFERENCE_TARGET, type Target } from '.
 import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workloads.ts';
 import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
+import { handoffBench } from './micro/handoff.ts';
 import { spawnReference } from './micro/spawn.ts';
 import { writeReport } from './report.ts';
 import { checkConsistency } from './mix/consistency.ts';
@@ -108,7 +109,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('cpus', { type: 'string', default: describePlacement(DEFAULT_PLACEMENT), describe: `CPU placement through taskset${tasksetAvailable ? '' : ' (not found here: ignored)'}: server=LIST,client=LIST, or none` })
     .option('reference', { type: 'boolean', default: true, describe: 'include the bare Node net echo server (the Node ceiling); --no-reference to skip' })
     .option('external', { type: 'boolean', default: true, describe: "include Python's socketserver echo (validation: a server this project did not write)" })
-    .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model)' })
+    .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model, each hand-off)' })
     .option('target', { type: 'string', describe: 'bench a server that is already running, e.g. 10.0.0.5:7070 (another host: server CPU/RSS only through --agent)' })
     .option('agent', { type: 'string', array: true, describe: 'with --target: a `switchboard agent` HOST:PORT on a server host (repeat for several hosts); its CPU and RSS over the window become the cell\'s server figures' })
     .option('label', { type: 'string', default: 'remote', describe: 'row name for --target' })
@@ -337,10 +338,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   progress.end();
 
   if (a.micro && !a.target && !mixRun) {
-    process.stderr.write('micro-benchmarks: codec, unloaded RTT per model …\n');
+    process.stderr.write('micro-benchmarks: codec, unloaded RTT per model, hand-offs …\n');
     const codec = await codecBench({ timeMs: quick ? 150 : 500 });
     const rtt = await rttBench(targets.filter((t) => t.kind !== 'external'), { timeMs: quick ? 200 : 1000 });
-    results.micro = { codec, rtt };
+    const handoff = await handoffBench({ timeMs: quick ? 200 : 600 });
+    results.micro = { codec, rtt, handoff };
   }
 
   const finished = new Date();

@@ -9,7 +9,7 @@ import { mixSection } from './mix.ts';
 import { num } from './format.ts';
 import { CLIENT_LEGEND, ONE_ROUND } from './marks.ts';
 import { THREAD_MODELS, FORK_PER_CONNECTION } from './model-facts.ts';
-import { claimsTable, codecTable, rttTable, workloadTable } from './tables.ts';
+import { claimsTable, codecTable, handoffTable, rttTable, workloadTable } from './tables.ts';
 import { claimEvidence, claimVerdict, validationLines, winnerLine } from './verdict-text.ts';
 import { claims, validation, winners } from './verdicts.ts';
 
@@ -98,6 +98,12 @@ export function renderMarkdown(r: RunResults, chartFiles: ChartLink[], chartPref
     L.push('Unloaded round trip, one connection, one 64 B ECHO at a time:');
     L.push('');
     L.push(rttTable(r.micro.rtt));
+    if (r.micro.handoff?.length) {
+      L.push('');
+      L.push("Each hand-off alone, one at a time (bench/micro/handoff.ts; plain-JavaScript peers, so Node's cost, not our loader's); per request for the batch row:");
+      L.push('');
+      L.push(handoffTable(r.micro.handoff));
+    }
   }
   L.push('');
   L.push('## Validation (closing note)');

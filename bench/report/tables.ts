@@ -78,6 +78,16 @@ export function codecTable(codec: NonNullable<RunResults['micro']>['codec']): st
   return lines.join('\n');
 }
 
+export function handoffTable(rows: NonNullable<NonNullable<RunResults['micro']>['handoff']>): string {
+  const connect = rows.find((r) => r.name.startsWith('TCP connect'));
+  const lines = ['| hand-off | p50 | p50 less the connect row | mean | p99 | samples |', '|---|--:|--:|--:|--:|--:|'];
+  for (const r of rows) {
+    const less = connect && r !== connect && r.name.startsWith('socket') ? lat(Math.max(0, r.p50 - connect.p50)) : '';
+    lines.push(`| ${r.name} | ${lat(r.p50)} | ${less} | ${lat(r.mean)} | ${lat(r.p99)} | ${num(r.samples)} |`);
+  }
+  return lines.join('\n');
+}
+
 export function rttTable(rtt: NonNullable<RunResults['micro']>['rtt']): string {
   const lines = ['| server | p50 | p99 | mean | samples |', '|---|--:|--:|--:|--:|'];
   for (const t of rtt) lines.push(t.ok ? `| ${t.server} | ${lat(t.p50)} | ${lat(t.p99)} | ${lat(t.mean)} | ${num(t.samples)} |` : `| ${t.server} | failed: ${(t.error ?? '').slice(0, 100)} | | | |`);

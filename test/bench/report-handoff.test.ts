@@ -3,6 +3,7 @@
 // out of reach when the server had one CPU; nothing printed when nothing was measured.
 import { describe, expect, it } from 'vitest';
 import { handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
+import { handoffTable } from '../../bench/report/tables.ts';
 import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
 
 const row = (rows: ReturnType<typeof handoffRows>, start: string) => rows.find((x) => x.goal.what.startsWith(start))!;
@@ -49,5 +50,15 @@ describe('hand-off costs', () => {
 
   it('prints nothing when no goal could be measured', () => {
     expect(handoffSection(syntheticRun([cell({ server: 'thread', throughput: 5 })]))).toEqual([]);
+  });
+
+  it('the micro-benchmark table takes the TCP connect out of the socket rows only', () => {
+    const t = handoffTable([
+      { name: 'TCP connect + accept', mean: 120, p50: 100, p99: 300, samples: 50 },
+      { name: 'socket → worker thread', mean: 400, p50: 350, p99: 900, samples: 40 },
+      { name: '64 B request → piscina pool and back (one task)', mean: 60, p50: 50, p99: 90, samples: 99 },
+    ]);
+    expect(t).toContain('| socket → worker thread | 350 µs | 250 µs |');
+    expect(t).toContain('| 64 B request → piscina pool and back (one task) | 50 µs |  |');
   });
 });
