@@ -42,7 +42,8 @@ export function cellId(server: string, workload: string, connections: number): s
   return `${server}/${workload}/c${connections}`;
 }
 
-function loadSpec(s: CellSpec, srv: RunningServer): LoadSpec {
+/** The load generator's spec for a cell (bench/profile drives a workload with it too). */
+export function loadSpec(s: CellSpec, srv: Pick<RunningServer, 'host' | 'port'>): LoadSpec {
   const w = s.workload;
   return {
     host: srv.host,

@@ -15,6 +15,7 @@ import { modelCommand, spawnServer } from '../../harness/server.ts';
 import { sampleTree } from '../../harness/proc-tree.ts';
 import { MODEL_NAMES } from '../../src/models/registry.ts';
 import { calibrateWork } from '../calibrate.ts';
+import { loadSpec } from '../cell.ts';
 import { parseOrUsage, runMain } from '../cli-args.ts';
 import { runLoad } from '../loadgen/load.ts';
 import { pinProcess, DEFAULT_PLACEMENT } from '../placement.ts';
@@ -62,21 +63,10 @@ async function main(): Promise<number> {
   let cpu1 = 0;
   let result;
   try {
+    // The benchmark's own spec for this workload; one client thread, in this process, not busy-polling.
+    const spec = loadSpec({ target: { name: argv.model, kind: 'model' }, workload: w, connections, warmupMs: argv.warmup * 1000, durationMs: argv.duration * 1000, workN, clientThreads: 1 }, srv);
     result = await runLoad(
-      {
-        host: srv.host,
-        port: srv.port,
-        mode: w.loop === 'idle' ? 'closed' : w.loop,
-        op: w.op,
-        payloadBytes: w.payloadBytes,
-        workN,
-        sleepMs: w.sleepMs,
-        connections,
-        pipeline: w.pipeline,
-        warmupMs: argv.warmup * 1000,
-        durationMs: argv.duration * 1000,
-        threads: 1,
-      },
+      spec,
       {
         onMeasureStart: () => {
           from = monoUs();

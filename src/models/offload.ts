@@ -164,26 +164,19 @@ export class OffloadModel extends ModelBase {
 
   #send(requests: Pending[]): void {
     const id = ++this.#batches;
+    const ops: number[] = [];
+    const ends: number[] = [];
+    const ctx: OffloadBatch['ctx'] = [];
     let total = 0;
-    for (const r of requests) total += r.payload.byteLength;
+    for (const r of requests) {
+      ops.push(r.op);
+      ends.push((total += r.payload.byteLength));
+      ctx.push({ connection: r.connection, requests: r.requests, peer: r.peer });
+    }
     // An exact-size buffer we own, moved to the worker: one copy of each payload, no clone.
     const bytes = new Uint8Array(total);
-    const ends: number[] = [];
-    let at = 0;
-    for (const r of requests) {
-      bytes.set(r.payload, at);
-      at += r.payload.byteLength;
-      ends.push(at);
-    }
-    const task: OffloadBatch = {
-      batch: id,
-      model: this.name,
-      maxWork: this.#limits.maxWork,
-      ops: requests.map((r) => r.op),
-      ends,
-      bytes,
-      ctx: requests.map((r) => ({ connection: r.connection, requests: r.requests, peer: r.peer })),
-    };
+    for (let i = 0; i < requests.length; i++) bytes.set(requests[i]!.payload, i === 0 ? 0 : ends[i - 1]!);
+    const task: OffloadBatch = { batch: id, model: this.name, maxWork: this.#limits.maxWork, ops, ends, bytes, ctx };
     this.#inFlight.set(id, { requests, left: requests.length });
     this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(
       (answers: OffloadAnswers) => this.#answer(id, answers),

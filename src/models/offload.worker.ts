@@ -23,11 +23,14 @@ let early: BroadcastChannel | null = null;
 const NOT_A_RESULT = { op: -1, payload: new Uint8Array(0) };
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** An answer before packing: a success still holds the handler's own payload. */
+type Answer = OffloadResult | { ok: true; op: number; payload: Uint8Array };
+
 /** Answers (and their payloads, packed) collected until they are sent. */
 class Outbox {
   indices: number[] = [];
-  results: (OffloadResult | { ok: true; op: number; payload: Uint8Array })[] = [];
-  add(i: number, r: OffloadResult | { ok: true; op: number; payload: Uint8Array }): void {
+  results: Answer[] = [];
+  add(i: number, r: Answer): void {
     this.indices.push(i);
     this.results.push(r);
   }
@@ -75,7 +78,7 @@ export default async function run(b: OffloadBatch): Promise<unknown> {
     early ??= new BroadcastChannel(startup.earlyChannel).unref();
     early.postMessage({ batch: b.batch, ...answers } satisfies OffloadEarly); // cloned: a BroadcastChannel moves nothing
   };
-  const settle = (i: number, r: OffloadResult | { ok: true; op: number; payload: Uint8Array }) => {
+  const settle = (i: number, r: Answer) => {
     heartbeat.busy(-1);
     out.add(i, r);
     if (--pending === 0) allDone?.();
