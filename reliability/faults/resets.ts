@@ -168,6 +168,7 @@ function describeTreeDiff(before: ReturnType<typeof treeBreakdown>, after: Retur
     if (!b) parts.push(`pid ${p.pid} (new): fds ${p.fds}, threads ${threads}`);
     else if (b.fds !== p.fds || JSON.stringify(b.threads) !== threads) parts.push(`pid ${p.pid}: fds ${b.fds}→${p.fds}, threads ${JSON.stringify(b.threads)}→${threads}`);
   }
-  const gone = before.filter((b) => !after.some((p) => p.pid === b.pid)).map((b) => b.pid);
+  // With their fds at baseline: a child replaced by one with an fd more is not a leak in the parent.
+  const gone = before.filter((b) => !after.some((p) => p.pid === b.pid)).map((b) => `${b.pid} (fds ${b.fds})`);
   return `; ${parts.join('; ') || 'no process differs'}${gone.length ? `; gone: ${gone.join(', ')}` : ''}`;
 }
