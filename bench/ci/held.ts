@@ -10,9 +10,17 @@
 // not from /proc/<pid>/stat's 10 ms ticks: a one-second slice is ~100 ticks, too coarse for 5%.
 // A thread or child that exits inside a slice takes its time with it, so CPU is reported only
 // where connections are held (echo), never for churn.
+//
+// Placement is make bench's default (bench/placement.ts): both servers on the server CPUs, this
+// process (the load) on the client's. Unpinned, the scheduler settles each server's threads into
+// its own pattern next to the client and the other side's idle threads, and keeps it for seconds:
+// a same-commit A/A run here gave event-loop work-1ms pairs at 1.30–1.35× four pairs in a row.
+// Three same-commit runs of each (event-loop, thread, process-pool): 20 of 36 rows could see 10%
+// pinned against 15 of 36 unpinned, median MDE 9.6% against 11.2%. `--no-pin` keeps the old way.
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { descendants } from '../../harness/proc-tree.ts';
+import { DEFAULT_PLACEMENT, pinProcess } from '../placement.ts';
 import { FrameDecoder, Op, encodeFrame } from '../../src/shared/protocol.ts';
 import { startTarget, type RunningServer, type Target } from '../server-proc.ts';
 
@@ -150,6 +158,13 @@ export class HeldLoad {
   }
 }
 
+let loadPinned = false;
+function pinLoadOnce(): void {
+  if (loadPinned) return;
+  loadPinned = true;
+  pinProcess(process.pid, DEFAULT_PLACEMENT.client);
+}
+
 /** One side of a pair: a server and, per workload, its load. */
 export class HeldSide {
   readonly server: RunningServer;
@@ -159,8 +174,13 @@ export class HeldSide {
     this.server = server;
   }
 
-  static async start(target: Target, flags: string[]): Promise<HeldSide> {
-    return new HeldSide(await startTarget(target, ['--drain-timeout', '1', ...flags]));
+  /**
+   * Starts the server. `pinned`: on the server CPUs, and the first pinned start also pins this
+   * process (the load) to the client's.
+   */
+  static async start(target: Target, flags: string[], { pinned = false } = {}): Promise<HeldSide> {
+    if (pinned) pinLoadOnce();
+    return new HeldSide(await startTarget(target, ['--drain-timeout', '1', ...flags], { cpus: pinned ? DEFAULT_PLACEMENT.server : undefined }));
   }
 
   /** Opens the workload's connections and warms them up (JIT, threads and children started). */

@@ -36,6 +36,7 @@ import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
 import { comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
+import { DEFAULT_PLACEMENT } from '../placement.ts';
 import { HELD_WORKLOADS, HeldSide, type SliceFigures } from './held.ts';
 import { compare, type Direction } from './stats.ts';
 
@@ -132,7 +133,7 @@ export interface CiRun {
    * design 'cells' (the committed-baseline mode, and baselines): a fresh server per cell, rounds
    * of durationMs. 'held' (paired A/B): both servers up, `rounds` pairs of slices of durationMs.
    */
-  settings: { design?: 'cells' | 'held'; rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
+  settings: { design?: 'cells' | 'held'; /** held: servers and load pinned apart (bench/placement.ts defaults). */ pinned?: boolean; rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
   samples: Samples;
   failures: string[];
   /**
@@ -226,7 +227,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
  * run side by side; per workload their connections are opened and warmed up, then `pairs` pairs
  * of slices alternate between them (which goes first alternates too).
  */
-async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; log: (s: string) => void }): Promise<CiRun> {
+async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
   const workN = opts.workN ?? calibrateWork().workN;
   const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
   const samples: Samples = {};
@@ -238,7 +239,7 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
   for (const model of opts.models) {
     let sides: [HeldSide, HeldSide] | null = null;
     try {
-      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, []), await HeldSide.start({ name: model, kind: 'model' }, modelFlags)];
+      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned: opts.pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned: opts.pinned })];
       for (const w of HELD_WORKLOADS) {
         for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
         for (let i = 0; i < opts.pairs; i++) {
@@ -269,7 +270,7 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
   }
   return {
     ...runIdentity(),
-    settings: { design: 'held', rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    settings: { design: 'held', pinned: opts.pinned, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
     samples,
     failures,
     base,
@@ -351,7 +352,7 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
 
 function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
-    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices (+${r.settings.warmupMs} ms warm-up per workload)` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices (+${r.settings.warmupMs} ms warm-up per workload)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
@@ -419,6 +420,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
         describe:
           'paired A/B design. cells: a fresh server per cell, base and this checkout back to back in interleaved rounds. held: both servers up side by side, connections held, load alternating in slices (bench/ci/held.ts; far more sensitive, see results/ci-sensitivity.md). The committed-baseline mode always uses cells',
       })
+      .option('pin', { type: 'boolean', default: true, describe: 'held design: both servers on the server CPUs and the load on the client CPUs (make bench\'s default placement); --no-pin lets the scheduler place them (same-commit A/A, 3 runs each, event-loop/thread/process-pool: 20 of 36 rows could see 10% pinned, 15 of 36 unpinned)' })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
@@ -480,7 +482,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const started = Date.now();
   const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
   const current = base && args.design === 'held'
-    ? await measureHeld({ base, workN: null, pairs: args.pairs, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, log })
+    ? await measureHeld({ base, workN: null, pairs: args.pairs, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
     : await measure({
         base,
         workN: baseline?.settings.workN ?? null,

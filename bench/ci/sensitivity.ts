@@ -48,11 +48,13 @@ export interface SensitivityRun {
   /** Median MDE over the judged rows. */
   medianMde: number;
   wallS: number;
+  /** The held design's placement: servers and load pinned apart (absent in the first runs: unpinned). */
+  pinned?: boolean;
 }
 
 /** event-loop's server CPU per echo request (µs), held connections: median of `slices` 1 s slices. */
-async function calibrate(slices = 6): Promise<number> {
-  const side = await HeldSide.start({ name: 'event-loop', kind: 'model' }, []);
+async function calibrate(pinned: boolean, slices = 6): Promise<number> {
+  const side = await HeldSide.start({ name: 'event-loop', kind: 'model' }, [], { pinned });
   try {
     await side.prepare('echo', 32, 1, 1000);
     const xs: number[] = [];
@@ -70,13 +72,16 @@ function load(): SensitivityRun[] {
   return existsSync(JSON_OUT) ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as SensitivityRun[]) : [];
 }
 
-export function renderReport(runs: SensitivityRun[], levels: number[]): string {
+export function renderReport(all: SensitivityRun[], levels: number[], pinned: boolean): string {
+  // Only runs of the design measured now count; the others stay in the json (and in git history).
+  const runs = all.filter((r) => (r.pinned ?? false) === pinned);
+  const others = all.length - runs.length;
   const machine = `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, kernel ${os.release()}, Node ${process.version}`;
   const commits = [...new Set(runs.map((r) => r.commit.slice(0, 7)))];
   const lines = [
     '# Can bench-ci see a slowdown? (issue 18)',
     '',
-    'Each run is one whole paired `bench-ci` (held servers, every model, default pairs and slices) against this same commit (`BASE=HEAD`).',
+    `Each run is one whole paired \`bench-ci\` (held servers, ${pinned ? 'pinned apart from the load (`--pin`)' : 'unpinned'}, every model, default pairs and slices) against this same commit (\`BASE=HEAD\`).`,
     "At level 0 nothing differs, so a \"regressed\" is a false alarm. At level L this checkout's model servers run the built-in handler slowed by L% of the CPU one echo request costs",
     "(event-loop's server CPU per held echo request, measured at the start of each run; `bench/handlers/slowed.ts` via `--slowdown-us`). Levels are interleaved run by run.",
     '',
@@ -84,6 +89,7 @@ export function renderReport(runs: SensitivityRun[], levels: number[]): string {
     `- **Machine:** ${machine}`,
     '- **Command:** `make bench-ci-sensitivity` (`node bench/ci/sensitivity.ts`); raw runs in results/ci-sensitivity.json',
     '- **Goal:** 0 of 10 same-commit runs flagged; ≥ 9 of 10 flag 10%; 10 of 10 flag 25%.',
+    ...(others ? [`- ${others} earlier run(s) of the ${pinned ? 'unpinned' : 'pinned'} design are kept in the json and not counted here.`] : []),
     '',
     '| level | runs | flagged | CPU per echo request (µs) | slowdown (µs) | rows that could see 10% (median) | median MDE | minutes per run |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -117,7 +123,8 @@ async function main(): Promise<number> {
       .option('levels', { type: 'string', default: '0,5,10,25,50', describe: 'percent more CPU per echo request; 0 = the same-commit run' })
       .option('runs', { type: 'number', default: 10, describe: 'runs wanted per level (counting those already in results/ci-sensitivity.json at any commit)' })
       .option('budget', { type: 'number', default: 170, describe: 'minutes: no new run starts after this' })
-      .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' }),
+      .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' })
+      .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same placement are counted together" }),
     'bench-ci-sensitivity',
   );
   if (!args) return 2;
@@ -127,7 +134,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = Date.now();
-  const runs = load();
+  const all = load();
+  const pinned = args.pin;
+  const runs = all.filter((r) => (r.pinned ?? false) === pinned);
   const sha = git(['rev-parse', 'HEAD']);
   for (;;) {
     const wanted = levels.filter((l) => runs.filter((r) => r.level === l).length < args.runs);
@@ -139,11 +148,11 @@ async function main(): Promise<number> {
     // The level with the fewest runs so far (ties: the order given): interleaved.
     const level = wanted.reduce((a, l) => (runs.filter((r) => r.level === l).length < runs.filter((r) => r.level === a).length ? l : a));
     const t0 = Date.now();
-    const echoCpuUs = await calibrate();
+    const echoCpuUs = await calibrate(pinned);
     const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
     console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
-    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), ...(args.models ? ['--models', args.models] : [])]);
+    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
     let judged = 0;
@@ -160,12 +169,14 @@ async function main(): Promise<number> {
       /* no report: counted by its exit code */
     }
     rmSync(out, { recursive: true, force: true });
-    runs.push({ at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000) });
-    writeFileSync(JSON_OUT, `${JSON.stringify(runs, null, 2)}\n`);
-    writeFileSync(MD_OUT, renderReport(runs, levels));
+    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned };
+    runs.push(run);
+    all.push(run);
+    writeFileSync(JSON_OUT, `${JSON.stringify(all, null, 2)}\n`);
+    writeFileSync(MD_OUT, renderReport(all, levels, pinned));
     console.error(`bench-ci-sensitivity: level ${level}% → exit ${exitCode}${flagged.length ? ` (flagged: ${flagged.join('; ')})` : ''}`);
   }
-  writeFileSync(MD_OUT, renderReport(runs, levels));
+  writeFileSync(MD_OUT, renderReport(all, levels, pinned));
   console.log(`bench-ci-sensitivity: ${runs.length} runs in ${path.relative(ROOT, JSON_OUT)}; report ${path.relative(ROOT, MD_OUT)}`);
   return 0;
 }
