@@ -36,7 +36,7 @@ import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
 import { comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
-import { DEFAULT_PLACEMENT } from '../placement.ts';
+import { DEFAULT_PLACEMENT, tasksetAvailable } from '../placement.ts';
 import { HELD_WORKLOADS, HeldSide, type SliceFigures } from './held.ts';
 import { compare, type Direction } from './stats.ts';
 
@@ -229,6 +229,8 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
  */
 async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
   const workN = opts.workN ?? calibrateWork().workN;
+  // Recorded as pinned only where pinning happens (taskset present, more than one CPU to split).
+  const pinned = opts.pinned && tasksetAvailable && DEFAULT_PLACEMENT.server !== undefined;
   const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
   const samples: Samples = {};
   const failures: string[] = [];
@@ -239,7 +241,7 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
   for (const model of opts.models) {
     let sides: [HeldSide, HeldSide] | null = null;
     try {
-      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned: opts.pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned: opts.pinned })];
+      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned })];
       for (const w of HELD_WORKLOADS) {
         for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
         for (let i = 0; i < opts.pairs; i++) {
@@ -270,7 +272,7 @@ async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: num
   }
   return {
     ...runIdentity(),
-    settings: { design: 'held', pinned: opts.pinned, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    settings: { design: 'held', pinned, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
     samples,
     failures,
     base,

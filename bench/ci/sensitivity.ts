@@ -72,9 +72,11 @@ function load(): SensitivityRun[] {
   return existsSync(JSON_OUT) ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as SensitivityRun[]) : [];
 }
 
+/** Runs of one placement are counted together; the others stay in the json (and in git history). */
+const ofPlacement = (all: SensitivityRun[], pinned: boolean) => all.filter((r) => (r.pinned ?? false) === pinned);
+
 export function renderReport(all: SensitivityRun[], levels: number[], pinned: boolean): string {
-  // Only runs of the design measured now count; the others stay in the json (and in git history).
-  const runs = all.filter((r) => (r.pinned ?? false) === pinned);
+  const runs = ofPlacement(all, pinned);
   const others = all.length - runs.length;
   const machine = `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, kernel ${os.release()}, Node ${process.version}`;
   const commits = [...new Set(runs.map((r) => r.commit.slice(0, 7)))];
@@ -136,7 +138,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const all = load();
   const pinned = args.pin;
-  const runs = all.filter((r) => (r.pinned ?? false) === pinned);
+  const runs = ofPlacement(all, pinned);
   const sha = git(['rev-parse', 'HEAD']);
   for (;;) {
     const wanted = levels.filter((l) => runs.filter((r) => r.level === l).length < args.runs);
