@@ -15,7 +15,8 @@ import { SwitchboardError } from './shared/errors.ts';
 import { handlerUrl } from './shared/handler.ts';
 import { createLogger, type Logger } from './shared/log.ts';
 import { addInto, emptyTotals, type DurationCounts, type MetricsTotals } from './shared/metrics.ts';
-import { createModel } from './models/registry.ts';
+import { bundleState } from './models/entries.ts';
+import { createModel, modelEntry, type ModelName } from './models/registry.ts';
 import type { Lifecycle, Model, ModelMetrics, ModelStats } from './models/model.ts';
 
 export interface SwitchResult {
@@ -66,12 +67,20 @@ interface Generation {
   options: FilledServerOptions;
 }
 
+/** The start-up note on unbundled entries is given once per process, not per generation. */
+let toldSourceEntries = false;
+
 export async function startServer(input: ServerOptions, log?: Logger): Promise<RunningServer> {
   const first = fillOptions(input);
   log ??= createLogger(first.logLevel);
   const logger = log;
   const start = async (options: FilledServerOptions): Promise<Model> => {
     const model = await createModel(options.model, { options, handlerUrl: handlerUrl(options.handler), log: logger });
+    const entries = bundleState();
+    if (modelEntry(options.model as ModelName).family !== 'event-loop' && !entries.fresh && !toldSourceEntries) {
+      toldSourceEntries = true;
+      logger.info({ reason: entries.reason }, 'threads and children start from the .ts sources, not the bundled entries (slower start-up, same code)');
+    }
     try {
       await model.start();
     } catch (err) {

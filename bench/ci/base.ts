@@ -46,5 +46,14 @@ export function buildBase(rev: string, log: (s: string) => void): BaseBuild {
     }
   }
   if (!existsSync(path.join(dir, 'src/cli.ts'))) throw new Error(`the base ${short} has no src/cli.ts`);
+  // A base that bundles its worker and child entries gets them built as `make setup` would, so
+  // base and head start threads and children the same way (a base without them starts from .ts).
+  if (existsSync(path.join(dir, 'scripts/build-entries.ts')) && !existsSync(path.join(dir, '.build/manifest.json'))) {
+    try {
+      execFileSync(process.execPath, ['scripts/build-entries.ts'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    } catch (err) {
+      throw new Error(`building the base's entries failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().slice(-300)}`);
+    }
+  }
   return { sha, short, cli: path.join(dir, 'src/cli.ts'), dir };
 }

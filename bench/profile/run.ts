@@ -53,7 +53,9 @@ async function main(): Promise<number> {
   const dir = argv.keep ?? mkdtempSync(join(tmpdir(), 'switchboard-profile-'));
   const workN = w.op === 'work' ? calibrateWork().workN : undefined;
   const flags = [...w.serverFlags, ...argv.serverFlags.split(/\s+/).filter(Boolean)];
-  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=${argv.interval}`.trim() };
+  // Threads and children from the .ts sources (src/models/entries.ts), so frames name our modules
+  // (src/shared/connection.ts…), not one bundle; the code run is the same.
+  const env = { SWITCHBOARD_ENTRIES: 'source', ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=${argv.interval}`.trim() };
   const srv = await spawnServer(modelCommand(argv.model, flags), { env, name: `serve --model ${argv.model}` });
   pinProcess(srv.pid, DEFAULT_PLACEMENT.server);
   pinProcess(process.pid, DEFAULT_PLACEMENT.client);

@@ -7,15 +7,13 @@ import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { connectionLimits, type FilledServerOptions } from '../shared/config.ts';
 import type { MetricsSnapshot } from '../shared/metrics.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { isMessage, type AdmitMessage, type ClosedMessage, type MetricsMessage, type ConnectionMessage, type StartupMessage, type ToWorker } from '../shared/ipc.ts';
 import type { Logger } from '../shared/log.ts';
-
-export const CHILD_ENTRY = fileURLToPath(new URL('./process.child.ts', import.meta.url));
+import { entryFile } from './entries.ts';
 
 /**
  * Children run with Node's on-disk compile cache (NODE_COMPILE_CACHE, keyed by Node version and
@@ -39,9 +37,10 @@ const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpri
 
 function forkChild(nodeArgs: string[]): ChildProcess {
   const options = { env: CHILD_ENV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[], serialization: 'json' as const };
-  if (!SETPRIV) return fork(CHILD_ENTRY, [], { ...options, execArgv: nodeArgs });
+  const entry = entryFile('process.child');
+  if (!SETPRIV) return fork(entry, [], { ...options, execArgv: nodeArgs });
   // fork() runs `execPath ...execArgv module`: here `setpriv --pdeathsig SIGKILL node ...nodeArgs module`.
-  return fork(CHILD_ENTRY, [], { ...options, execPath: SETPRIV, execArgv: ['--pdeathsig', 'SIGKILL', process.execPath, ...nodeArgs] });
+  return fork(entry, [], { ...options, execPath: SETPRIV, execArgv: ['--pdeathsig', 'SIGKILL', process.execPath, ...nodeArgs] });
 }
 
 /** How often a ready child is pinged; it must answer from its event loop (see PingMessage). */

@@ -6,7 +6,6 @@
 // decodes, from every connection, goes to the pool as one task per thread (OffloadBatch), since a
 // task costs several times what an echo request does (docs/PERFORMANCE.md).
 import { BroadcastChannel } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Piscina } from 'piscina';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
@@ -15,12 +14,12 @@ import { serveConnection, type Connection } from '../shared/connection.ts';
 import { ProtocolError, SwitchboardError, isErrorCode } from '../shared/errors.ts';
 import type { Handler, HandlerResult } from '../shared/handler.ts';
 import type { OffloadAnswers, OffloadBatch, OffloadEarly, OffloadResult, OffloadStartup } from '../shared/ipc.ts';
+import { entryFile } from './entries.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
 import { RequestMetrics, workerLabel } from '../shared/metrics.ts';
 
-const WORKER_FILE = fileURLToPath(new URL('./offload.worker.ts', import.meta.url));
 /**
  * Requests one pool thread runs at once. Async handlers (SLEEP, I/O) must not hold a thread
  * while they wait, so each thread takes many; synchronous ones still run one after another
@@ -78,7 +77,7 @@ export class OffloadModel extends ModelBase {
     enableWorkerCompileCache();
     const { threads } = this.ctx.options;
     this.#pool = new Piscina({
-      filename: WORKER_FILE,
+      filename: entryFile('offload.worker'),
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: TASKS_PER_THREAD,

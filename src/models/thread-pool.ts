@@ -10,19 +10,18 @@
 // We keep at most threads × K tasks in piscina (its own queue stays empty) and queue the rest
 // here; on drain the queued ones are served at once, beyond K (their requests were sent before
 // the signal; a connection costs a thread only a socket, so no slot is needed to finish them).
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Piscina } from 'piscina';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type AdmitMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolReadyMessage, type RetireMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
+import { entryFile } from './entries.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog, leastBusy } from './thread-watchdog.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
 import { UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 
-const WORKER_FILE = fileURLToPath(new URL('./thread-pool.worker.ts', import.meta.url));
 let channels = 0;
 
 export class ThreadPoolModel extends ModelBase {
@@ -71,7 +70,7 @@ export class ThreadPoolModel extends ModelBase {
     enableWorkerCompileCache();
     const { threads, connectionsPerThread } = this.ctx.options;
     this.#pool = new Piscina({
-      filename: WORKER_FILE,
+      filename: entryFile('thread-pool.worker'),
       minThreads: threads,
       maxThreads: threads,
       // piscina's per-thread bound leaves room for the queue to be served on drain; our balancer

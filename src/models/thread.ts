@@ -13,11 +13,11 @@ import type { ConnectionSummary } from '../shared/connection.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import { isMessage, type AdmitMessage, type AdmittedMessage, type ClosedMessage, type MetricsMessage, type DrainMessage, type StartupMessage, type ThreadConnectionMessage } from '../shared/ipc.ts';
 import { ModelBase, type ModelContext } from './model.ts';
+import { entryFile } from './entries.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
 import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
-const WORKER_FILE = new URL('./thread.worker.ts', import.meta.url);
 /** OS thread name (≤ 15 chars, visible in /proc/<pid>/task/*\/comm): lets tests count connection threads. */
 export const THREAD_NAME = 'sb-conn-thread';
 /**
@@ -176,7 +176,7 @@ export class ThreadModel extends ModelBase {
   #start(slot: Slot): void {
     this.#starting++;
     slot.startedAt = performance.now();
-    const worker = new Worker(WORKER_FILE, {
+    const worker = new Worker(entryFile('thread.worker'), {
       name: THREAD_NAME,
       workerData: this.#workerData,
       resourceLimits: resourceLimits(this.ctx),
