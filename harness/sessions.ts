@@ -7,6 +7,7 @@
 // connects; every answer's latency is kept with its time, to compare windows.
 import type { Socket } from 'node:net';
 import { connectSocket } from '../src/shared/client.ts';
+import { newHistogram, recordMs } from './histogram.ts';
 import { FrameDecoder, Op, encodeFrame, parseError } from '../src/shared/protocol.ts';
 
 export interface SessionsOptions {
@@ -123,9 +124,13 @@ export async function runSessions(o: SessionsOptions): Promise<SessionsResult> {
   return r;
 }
 
-/** p-th percentile (0..100) of the latencies sampled with from ≤ t < to (ms since start). */
+/**
+ * p-th percentile (0..100), µs, of the latencies sampled with from ≤ t < to (ms since start),
+ * from the same HDR histogram as every other latency figure (harness/histogram.ts). The raw
+ * samples are kept because the window is chosen afterwards (during a switch, steady).
+ */
 export function percentileIn(samples: readonly [number, number][], p: number, from = 0, to = Infinity): number | null {
-  const v = samples.filter(([t]) => t >= from && t < to).map(([, us]) => us).sort((a, b) => a - b);
-  if (!v.length) return null;
-  return v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
+  const h = newHistogram();
+  for (const [t, us] of samples) if (t >= from && t < to) recordMs(h, us / 1000);
+  return h.totalCount ? h.getValueAtPercentile(p) : null;
 }

@@ -18,6 +18,7 @@ import { FrameClient, ServerError } from './shared/client.ts';
 import { Op, OP_NAMES, parseError } from './shared/protocol.ts';
 import { createLogger } from './shared/log.ts';
 import { adminOptionsError } from './admin/options.ts';
+import { formatPeer } from './shared/address.ts';
 
 export const EXIT = { OK: 0, ERROR_REPLY: 1, USAGE: 2, UNREACHABLE: 3, START_FAILED: 4, DRAIN_INCOMPLETE: 5 } as const;
 
@@ -105,8 +106,7 @@ async function serve(args: ServeArgs, commandLine: string[]): Promise<number> {
     }
   }
   const { address, port } = server.address;
-  const host = address.includes(':') ? `[${address}]` : address;
-  console.log(`switchboard listening on ${host}:${port} (model ${server.options.model}, pid ${process.pid})${adminUrl}`);
+  console.log(`switchboard listening on ${formatPeer(address, port)} (model ${server.options.model}, pid ${process.pid})${adminUrl}`);
   log.info({ address, port, model: server.options.model, admin: adminUrl.slice(8) || undefined }, 'listening');
   return exitCode;
 }
@@ -216,20 +216,14 @@ function clientCommands(y: Argv<ClientArgs>) {
  * serve flag for the next generation (checked here first, so a typo exits 2 before it is sent).
  */
 async function ctlSwitch(rest: string[]): Promise<void> {
-  const own = new Map<string, string | boolean>();
-  const serveArgs: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const m = /^--(admin|token|timeout|json)(?:=(.*))?$/.exec(rest[i]!);
-    if (!m) serveArgs.push(rest[i]!);
-    else if (m[1] === 'json') own.set('json', true);
-    else own.set(m[1]!, m[2] ?? rest[++i] ?? '');
-  }
-  const { flagsToSettings, runCtl } = await import('./admin/ctl.ts');
+  const { flagsToSettings, runCtl, splitSwitchArgs } = await import('./admin/ctl.ts');
   const { parseServeFlags } = await import('./serve-flags.ts');
+  const { serveArgs, ...own } = splitSwitchArgs(rest);
   let settings: Record<string, string | boolean>;
   try {
     settings = flagsToSettings(serveArgs);
     if (serveArgs.length === 0) throw new Error('name what to switch to, e.g. ctl switch --model thread-pool');
+    if (own.timeout !== undefined && !(Number(own.timeout) > 0)) throw new Error(`--timeout must be a number of seconds > 0, got "${own.timeout}"`);
     parseServeFlags(serveArgs);
   } catch (err) {
     console.error(`switchboard ctl switch: ${flagMessage((err as Error).message)}`);
@@ -237,10 +231,10 @@ async function ctlSwitch(rest: string[]): Promise<void> {
     return;
   }
   process.exitCode = await runCtl('switch', {
-    admin: String(own.get('admin') ?? '127.0.0.1:9090'),
-    token: (own.get('token') as string | undefined) ?? process.env.SWITCHBOARD_ADMIN_TOKEN,
-    json: own.get('json') === true,
-    timeoutMs: Math.max(100, Number(own.get('timeout') ?? 60) * 1000),
+    admin: own.admin ?? '127.0.0.1:9090',
+    token: own.token ?? process.env.SWITCHBOARD_ADMIN_TOKEN,
+    json: own.json,
+    timeoutMs: Math.max(100, Number(own.timeout ?? 60) * 1000),
     settings,
   });
 }

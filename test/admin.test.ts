@@ -153,4 +153,27 @@ describe('drain over the admin endpoint, and switchboard ctl', () => {
     expect(gone.status).toBe(3);
     expect(gone.stderr).toMatch(/cannot reach the admin endpoint/);
   });
+
+  it('ctl switch: its own options anywhere, the rest sent as serve flags; a bad flag exits 2 and changes nothing', async () => {
+    const { url, port } = await withAdmin('event-loop');
+    const admin = url.replace('http://', '');
+    const typo = ctl(['switch', '--model', 'thread-pool', '--threadz', '2', '--admin', admin]);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/threadz/);
+    const badTimeout = ctl(['switch', '--model', 'thread-pool', '--timeout', 'soon', '--admin', admin]);
+    expect(badTimeout.status).toBe(2);
+    expect(badTimeout.stderr).toMatch(/--timeout must be a number of seconds/);
+    const info = async () => {
+      const p = await RawPeer.connect(port);
+      await p.write(infoFrame());
+      await p.waitFrames(1, 5000);
+      p.destroy();
+      return JSON.parse(p.frames[0]!.payload.toString('utf8')) as { model: string };
+    };
+    expect((await info()).model).toBe('event-loop'); // the refused switches changed nothing
+    const sw = ctl(['switch', '--admin', admin, '--model', 'thread-pool', '--threads=1', '--json', '--connections-per-thread', '8']);
+    expect(sw.status, sw.stderr).toBe(0);
+    expect(JSON.parse(sw.stdout)).toMatchObject({ generation: 2, model: 'thread-pool', previous: { generation: 1, model: 'event-loop' } });
+    expect((await info()).model).toBe('thread-pool');
+  });
 });

@@ -1,6 +1,7 @@
 // `switchboard ctl`: the admin endpoint from the command line. Readable output for people,
 // --json for scripts. Exit codes as the rest of the CLI: 0 done, 1 the server said no (an HTTP
 // error, or /healthz while draining), 2 bad usage, 3 the endpoint could not be reached.
+import yargs from 'yargs';
 import type { ModelMetrics, ModelStats } from '../models/model.ts';
 import type { AcceptStats } from '../shared/accept-loop.ts';
 
@@ -22,24 +23,33 @@ const ROUTE: Record<CtlCommand, { method: string; path: string }> = {
   restart: { method: 'POST', path: '/restart' },
 };
 
+/** yargs-parser settings that keep flags as typed: names as written, values as strings, last one wins. */
+const AS_WRITTEN = { 'camel-case-expansion': false, 'dot-notation': false, 'parse-numbers': false, 'parse-positional-numbers': false, 'duplicate-arguments-array': false } as const;
+
 /**
- * `ctl switch`'s serve flags as the settings object POST /switch takes:
+ * `ctl switch [ctl options] [serve flags…]` split by yargs: its own options (--admin, --token,
+ * --timeout, --json, anywhere) taken out, every other argument kept, in order, as a serve flag.
+ */
+export function splitSwitchArgs(args: readonly string[]): { admin?: string; token?: string; timeout?: string; json: boolean; serveArgs: string[] } {
+  const a = yargs([...args])
+    .parserConfiguration({ ...AS_WRITTEN, 'unknown-options-as-args': true })
+    .options({ admin: { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean', default: false } })
+    .help(false)
+    .version(false)
+    .parseSync();
+  return { admin: a.admin, token: a.token, timeout: a.timeout, json: a.json, serveArgs: a._.map(String) };
+}
+
+/**
+ * `ctl switch`'s serve flags as the settings object POST /switch takes, parsed by yargs:
  * ['--model', 'thread-pool', '--threads=4', '--proxy-protocol', '--no-x'] →
- * {model: 'thread-pool', threads: '4', 'proxy-protocol': true, x: false}. The server checks them.
+ * {model: 'thread-pool', threads: '4', 'proxy-protocol': true, x: false}. The server checks them
+ * (the CLI has already, with the serve flags' own definitions: parseServeFlags).
  */
 export function flagsToSettings(flags: readonly string[]): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  for (let i = 0; i < flags.length; i++) {
-    const f = flags[i]!;
-    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(f);
-    if (!m) throw new Error(`expected a serve flag (--name [value]), got "${f}"`);
-    const [, name, inline] = m;
-    if (inline !== undefined) out[name!] = inline;
-    else if (i + 1 < flags.length && !flags[i + 1]!.startsWith('--')) out[name!] = flags[++i]!;
-    else if (name!.startsWith('no-')) out[name!.slice(3)] = false;
-    else out[name!] = true;
-  }
-  return out;
+  const { _: rest, $0: _program, ...settings } = yargs([...flags]).parserConfiguration(AS_WRITTEN).help(false).version(false).parseSync();
+  if (rest.length) throw new Error(`expected a serve flag (--name [value]), got "${rest[0]}"`);
+  return settings as Record<string, string | boolean>;
 }
 
 export function adminUrl(admin: string): string {

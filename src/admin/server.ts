@@ -16,6 +16,7 @@
 import http from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { formatPeer } from '../shared/address.ts';
 import { SwitchboardError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { createRegistry, type MetricsSource } from './metrics.ts';
@@ -156,9 +157,8 @@ export async function startAdmin(target: AdminTarget, o: AdminOptions, log: Logg
   });
   server.on('error', (err) => log.error({ err }, 'admin endpoint failed'));
   const address = server.address() as AddressInfo;
-  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${formatPeer(address.address, address.port)}`,
     address,
     close: () =>
       new Promise<void>((resolve) => {

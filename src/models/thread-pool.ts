@@ -90,9 +90,10 @@ export class ThreadPoolModel extends ModelBase {
     // be thrown on the main thread.
     this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
     trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing || this.restarting);
+    // Threads → here: their parentPort, which piscina re-emits as the pool's 'message' event
+    // (only this thread hears it). Here → threads: the drain channel, which every thread hears.
     this.#drains = new BroadcastChannel(this.#workerData.drainChannel);
-    this.#drains.onmessage = (event) => {
-      const msg = (event as MessageEvent).data;
+    this.#pool.on('message', (msg: unknown) => {
       if (isMessage<MetricsMessage>(msg, 'metrics')) return this.metricsTable.update(msg.snapshot, msg.final);
       if (isMessage<PoolReadyMessage>(msg, 'pool-ready')) {
         const fresh = !this.#readyThreads.has(msg.threadId);
@@ -104,7 +105,7 @@ export class ThreadPoolModel extends ModelBase {
       const ticket = this.#inPool.get(msg.id);
       const refusal = ticket ? ticket.admit(msg.address) : { code: 'E_SHUTTING_DOWN' as const, message: 'connection already closed' };
       this.#drains?.postMessage({ type: 'admitted', id: msg.id, refusal } satisfies AdmittedMessage);
-    };
+    });
     (this.#drains as unknown as { unref(): void }).unref();
     // Ready handshake: one ping per thread (the balancer gives each to an idle thread) proves
     // the handler loads and has every thread warm before we listen. Its answer times that

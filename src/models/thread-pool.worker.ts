@@ -1,7 +1,7 @@
 // Entry of a `thread-pool` (piscina) worker. Each task is one connection whose socket arrived
 // in the transfer list; the task resolves with the connection's summary once it has closed.
 // With concurrentTasksPerWorker = K this thread's event loop multiplexes up to K connections.
-import { threadId, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { ConnectionHost } from '../shared/connection-host.ts';
 import type { ConnectionSummary } from '../shared/connection.ts';
@@ -9,19 +9,22 @@ import { startHeartbeat } from '../shared/heartbeat.ts';
 import { isMessage, type AdmittedMessage, type DrainMessage, type MetricsMessage, type PoolReadyMessage, type RetireMessage, type PoolStartup, type PoolTask } from '../shared/ipc.ts';
 
 const startup = workerData as PoolStartup;
-// Drain: threads already running hear it on the channel; one started later (a replacement for
-// a dead thread) sees the shared flag when its next connection arrives. Admissions (see
-// AdmitMessage) use the same channel: piscina owns this thread's parentPort.
+// To the main thread: parentPort, which piscina passes on as the pool's 'message' event (its own
+// messages are told apart by piscina's marker), so metrics and admission asks reach the main
+// thread alone, not every other thread as a broadcast would. From it: the drain channel, heard by
+// every thread (drain, admission answers, retire). A thread started after a drain (a replacement
+// for a dead one) sees the shared flag when its next connection arrives.
+const toMain = (message: unknown) => parentPort!.postMessage(message);
 const drains = new BroadcastChannel(startup.drainChannel);
 const host = new ConnectionHost({
   model: startup.model,
   handlerUrl: startup.handlerUrl,
   limits: startup.limits,
-  ask: (message) => drains.postMessage(message),
+  ask: toMain,
 });
 await host.load();
 const heartbeat = startHeartbeat(startup.heartbeat, threadId);
-const sendFinalMetrics = host.reportMetrics((snapshot, final) => drains.postMessage({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
+const sendFinalMetrics = host.reportMetrics((snapshot, final) => toMain({ type: 'metrics', snapshot, final } satisfies MetricsMessage));
 let retiring = false;
 drains.onmessage = (event) => {
   const msg = (event as MessageEvent).data;
@@ -30,7 +33,7 @@ drains.onmessage = (event) => {
   else if (isMessage<RetireMessage>(msg, 'retire') && msg.threadId === threadId && !retiring) retire(msg.graceMs);
 };
 (drains as unknown as { unref(): void }).unref();
-drains.postMessage({ type: 'pool-ready', threadId } satisfies PoolReadyMessage);
+toMain({ type: 'pool-ready', threadId } satisfies PoolReadyMessage);
 
 /**
  * A rolling restart retires this thread: the balancer gives it no new connection; once the ones

@@ -4,7 +4,8 @@
 // socket to a worker thread or a child process untouched.
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { FilledServerOptions } from './config.ts';
-import { formatPeer, refuseConnection, type CloseReason, type ConnectionSummary, type Refusal } from './connection.ts';
+import { formatPeer } from './address.ts';
+import { refuseConnection, type CloseReason, type ConnectionSummary, type Refusal } from './connection.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 

@@ -17,6 +17,7 @@ import type { Handler, HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.ts';
 import type { RequestMetrics } from './metrics.ts';
+import { formatPeer } from './address.ts';
 
 export type CloseReason =
   | 'eof' // the peer half-closed; we answered everything and closed
@@ -61,12 +62,6 @@ export interface ServeOptions {
   admit?: (address: string) => Refusal | Promise<Refusal>;
   /** This thread's live request metrics (requests by op, errors by code, durations): see metrics.ts. */
   metrics?: RequestMetrics;
-}
-
-/** `host:port`, IPv6 in brackets: how INFO and the logs name a peer. */
-export function formatPeer(address: string | undefined, port: number | undefined): string {
-  if (!address) return '';
-  return `${address.includes(':') ? `[${address}]` : address}:${port ?? 0}`;
 }
 
 /**
