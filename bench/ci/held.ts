@@ -17,6 +17,10 @@
 // a same-commit A/A run here gave event-loop work-1ms pairs at 1.30–1.35× four pairs in a row.
 // Three same-commit runs of each (event-loop, thread, process-pool): 20 of 36 rows could see 10%
 // pinned against 15 of 36 unpinned, median MDE 9.6% against 11.2%. `--no-pin` keeps the old way.
+//
+// A side is one server process, and run.ts starts `--blocks` fresh pairs of them per model, the
+// slices split over them: a process can be persistently faster than another of the same code,
+// which no number of slices from the same two processes reveals (bench/ci/paired.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { descendants } from '../../harness/proc-tree.ts';

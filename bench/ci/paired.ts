@@ -6,6 +6,17 @@
 // is Bonferroni-corrected over the rows of the report, so that a run of two dozen rows on an
 // unchanged commit is flagged wrongly in about α of runs, not in α of rows. The minimum detectable
 // effect is what this run's own spread could have seen: (t₁₋α/2 + t₁₋β) × sd/√n, 80% power.
+//
+// Instances (the held design's blocks): the pairs come from K pairs of server processes, started
+// afresh, K blocks of pairs. A process can run persistently faster or slower than another of the
+// same code (same-commit runs here: event-loop work-1ms −9.9%, +6.7%, +7.7%, +9.6% over 12 pairs
+// each, p < 1e-3 every time), which no number of slices from one process averages out. So the log
+// ratios are first tested for a block effect (one-way ANOVA, p < BLOCK_ALPHA): without one, every
+// pair counts, as before; with one, the unit is the block (its mean log ratio), n = K: such a row
+// can only be flagged if every instance pair agrees, and its MDE says how little it can see.
+// Simulated (test/bench/ci-paired.test.ts), 24 rows of which 3 carry an instance
+// effect of 5–10% per process: one instance pair per side flags ≈ 65% of unchanged runs; 6 pairs
+// of 2 slices with this test ≈ 1–2%, and still flags a 10% change on a row without one ≈ 97%.
 import jstat from 'jstat';
 import { median, type Direction, type Verdict } from './stats.ts';
 
@@ -21,7 +32,12 @@ export interface PairedOptions {
   rows?: number;
   /** Power for the minimum detectable effect (default 0.8). */
   power?: number;
+  /** Per pair, the instance pair (block) it came from; absent or one block: no block test. */
+  blocks?: readonly number[];
 }
+
+/** Level of the test for a block (instance) effect, per row. */
+export const BLOCK_ALPHA = 0.05;
 
 export interface PairedComparison {
   /** Rounds with both a base and a head figure. */
@@ -39,6 +55,33 @@ export interface PairedComparison {
   /** Smallest change this run could have flagged (relative, ≥ minEffect); Infinity with < 3 pairs. */
   mde: number;
   verdict: Verdict;
+  /** With blocks: how many, the ANOVA p of a block effect, and whether the row was judged on block means. */
+  instances?: { blocks: number; p: number; byBlock: boolean };
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+/** One-way ANOVA of `xs` grouped by `groups`: the group means and the p of a group effect; null if it cannot be tested. */
+export function blockEffect(xs: readonly number[], groups: readonly number[]): { means: number[]; p: number } | null {
+  const by = new Map<number, number[]>();
+  xs.forEach((x, i) => {
+    const g = groups[i]!;
+    let list = by.get(g);
+    if (!list) by.set(g, (list = []));
+    list.push(x);
+  });
+  const gs = [...by.values()];
+  const k = gs.length;
+  const n = xs.length;
+  if (k < 2 || n - k < 1) return null;
+  const grand = mean(xs);
+  const means = gs.map(mean);
+  const ssb = gs.reduce((a, g, i) => a + g.length * (means[i]! - grand) ** 2, 0);
+  const ssw = gs.reduce((a, g, i) => a + g.reduce((s, x) => s + (x - means[i]!) ** 2, 0), 0);
+  const msb = ssb / (k - 1);
+  const msw = ssw / (n - k);
+  const f = msw > 0 ? msb / msw : msb > 0 ? Infinity : 0;
+  return { means, p: Number.isFinite(f) ? 1 - jStat.centralF.cdf(f, k - 1, n - k) : 0 };
 }
 
 /** `pairs`: one [base, head] per round (rounds where either is missing left out by the caller). */
@@ -46,24 +89,39 @@ export function comparePaired(pairs: readonly (readonly [number, number])[], opt
   const minEffect = options.minEffect ?? 0.05;
   const alpha = (options.alpha ?? 0.05) / Math.max(1, options.rows ?? 1);
   const power = options.power ?? 0.8;
-  const usable = pairs.filter(([b, h]) => b > 0 && h > 0 && Number.isFinite(b) && Number.isFinite(h));
-  const n = usable.length;
-  const logs = usable.map(([b, h]) => Math.log(h / b));
+  const ok = ([b, h]: readonly [number, number]) => b > 0 && h > 0 && Number.isFinite(b) && Number.isFinite(h);
+  const usable = pairs.filter(ok);
+  const pairLogs = usable.map(([b, h]) => Math.log(h / b));
   const baseMedian = median(usable.map(([b]) => b));
   const headMedian = median(usable.map(([, h]) => h));
-  const mean = n ? logs.reduce((a, x) => a + x, 0) / n : 0;
-  const sd = n > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : Infinity;
-  const change = Math.exp(mean) - 1;
+  let logs = pairLogs;
+  let instances: PairedComparison['instances'];
+  if (options.blocks && options.blocks.length === pairs.length) {
+    const groups = options.blocks.filter((_, i) => ok(pairs[i]!));
+    const test = blockEffect(pairLogs, groups);
+    if (test) {
+      const byBlock = test.p < BLOCK_ALPHA;
+      instances = { blocks: test.means.length, p: test.p, byBlock };
+      if (byBlock) logs = test.means;
+    }
+  }
+  const n = logs.length;
+  const m = n ? mean(logs) : 0;
+  // noise stays the spread of one pair, whatever the unit of the test.
+  const pairMean = pairLogs.length ? mean(pairLogs) : 0;
+  const noise = pairLogs.length > 1 ? Math.sqrt(pairLogs.reduce((a, x) => a + (x - pairMean) ** 2, 0) / (pairLogs.length - 1)) : Infinity;
+  const sd = n > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1)) : Infinity;
+  const change = Math.exp(m) - 1;
   if (n < 3 || !Number.isFinite(sd)) {
-    return { n, baseMedian, headMedian, change, interval: [-Infinity, Infinity], p: 1, noise: sd, mde: Infinity, verdict: 'too noisy to say' };
+    return { n, baseMedian, headMedian, change, interval: [-Infinity, Infinity], p: 1, noise, mde: Infinity, verdict: 'too noisy to say', instances };
   }
   const se = sd / Math.sqrt(n);
   const dof = n - 1;
   // sd = 0 (identical ratios every round): any non-zero mean is certain, a zero one is no change.
-  const t = se > 0 ? mean / se : mean === 0 ? 0 : Math.sign(mean) * Infinity;
+  const t = se > 0 ? m / se : m === 0 ? 0 : Math.sign(m) * Infinity;
   const p = Number.isFinite(t) ? Math.min(1, 2 * jStat.studentt.cdf(-Math.abs(t), dof)) : 0;
   const half = jStat.studentt.inv(0.975, dof) * se;
-  const interval: [number, number] = [Math.exp(mean - half) - 1, Math.exp(mean + half) - 1];
+  const interval: [number, number] = [Math.exp(m - half) - 1, Math.exp(m + half) - 1];
   const detect = (jStat.studentt.inv(1 - alpha / 2, dof) + jStat.studentt.inv(power, dof)) * se;
   const mde = Math.max(minEffect, Math.exp(detect) - 1);
   const worse = options.direction === 'higher-is-better' ? -change : change;
@@ -72,7 +130,7 @@ export function comparePaired(pairs: readonly (readonly [number, number])[], opt
   else if (p < alpha && -worse >= minEffect) verdict = 'improved';
   else if (interval[0] > -minEffect && interval[1] < minEffect) verdict = 'unchanged';
   else verdict = 'too noisy to say';
-  return { n, baseMedian, headMedian, change, interval, p, noise: sd, mde, verdict };
+  return { n, baseMedian, headMedian, change, interval, p, noise, mde, verdict, instances };
 }
 
 /**

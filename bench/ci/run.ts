@@ -35,7 +35,7 @@ import { REFERENCE_TARGET, type Target } from '../server-proc.ts';
 import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
-import { comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
+import { BLOCK_ALPHA, comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
 import { DEFAULT_PLACEMENT, tasksetAvailable } from '../placement.ts';
 import { HELD_WORKLOADS, HeldSide, type SliceFigures } from './held.ts';
 import { compare, type Direction } from './stats.ts';
@@ -133,14 +133,20 @@ export interface CiRun {
    * design 'cells' (the committed-baseline mode, and baselines): a fresh server per cell, rounds
    * of durationMs. 'held' (paired A/B): both servers up, `rounds` pairs of slices of durationMs.
    */
-  settings: { design?: 'cells' | 'held'; /** held: servers and load pinned apart (bench/placement.ts defaults). */ pinned?: boolean; rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
+  settings: {
+    design?: 'cells' | 'held';
+    /** held: servers and load pinned apart (bench/placement.ts defaults). */
+    pinned?: boolean;
+    /** held: pairs of server processes per model, each fresh, the pairs split over them (absent: 1). */
+    blocks?: number;
+    rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
   samples: Samples;
   failures: string[];
   /**
    * Paired A/B mode: the base commit measured in the same rounds (its servers from a worktree),
    * its samples, and per series one [base, head] pair per round where both were measured.
    */
-  base?: { sha: string; short: string; samples: Samples; pairs: Record<string, [number, number][]> } | null;
+  base?: { sha: string; short: string; samples: Samples; pairs: Record<string, [number, number][]>; /** held: per series, the block of each pair. */ blocks?: Record<string, number[]> } | null;
 }
 
 
@@ -223,56 +229,68 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
 }
 
 /**
- * Paired A/B, held design (bench/ci/held.ts): per model the base's server and this checkout's
- * run side by side; per workload their connections are opened and warmed up, then `pairs` pairs
- * of slices alternate between them (which goes first alternates too).
+ * Paired A/B, held design (bench/ci/held.ts): per model, `blocks` times, a fresh server of the
+ * base's and one of this checkout's run side by side; per workload their connections are opened
+ * and warmed up, then that block's share of the `pairs` pairs of slices alternates between them
+ * (which goes first alternates too). Fresh instances per block: a process can be persistently
+ * faster or slower than another of the same code, which only other processes reveal (paired.ts).
  */
-async function measureHeld(opts: { pairs: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
+async function measureHeld(opts: { pairs: number; blocks: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
   const workN = opts.workN ?? calibrateWork().workN;
   // Recorded as pinned only where pinning happens (taskset present, more than one CPU to split).
   const pinned = opts.pinned && tasksetAvailable && DEFAULT_PLACEMENT.server !== undefined;
   const modelFlags = opts.slowdownUs > 0 ? ['--handler', slowedHandler(opts.slowdownUs)] : [];
   const samples: Samples = {};
   const failures: string[] = [];
-  const base = { sha: opts.base.sha, short: opts.base.short, samples: {} as Samples, pairs: {} as Record<string, [number, number][]> };
+  const base = { sha: opts.base.sha, short: opts.base.short, samples: {} as Samples, pairs: {} as Record<string, [number, number][]>, blocks: {} as Record<string, number[]> };
+  const blocks = Math.max(1, Math.min(opts.blocks, opts.pairs));
+  // The pairs split over the blocks as evenly as they go (12 over 3: 4 each).
+  const pairsIn = (block: number) => Math.floor((opts.pairs * (block + 1)) / blocks) - Math.floor((opts.pairs * block) / blocks);
   const started = Date.now();
   const total = opts.models.length * HELD_WORKLOADS.length * opts.pairs;
   let done = 0;
   for (const model of opts.models) {
-    let sides: [HeldSide, HeldSide] | null = null;
-    try {
-      sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned })];
-      for (const w of HELD_WORKLOADS) {
-        for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
-        for (let i = 0; i < opts.pairs; i++) {
-          const eta = done ? Math.round((((Date.now() - started) / done) * (total - done)) / 1000) : '?';
-          opts.log(`${model} ${w.label}: pair ${i + 1}/${opts.pairs} (ETA ${eta}s)`);
-          const order = i % 2 ? [1, 0] : [0, 1];
-          const figures: SliceFigures[] = [];
-          for (const k of order) figures[k] = await sides[k]!.slice(w.key, opts.sliceMs);
-          done++;
-          const [b, h] = figures as [SliceFigures, SliceFigures];
-          if (b.failed || h.failed) failures.push(`${model} ${w.label} pair ${i + 1}: ${b.failed} failed on the base, ${h.failed} here`);
-          const put = (key: string, bv: number | null, hv: number | null) => {
-            const series = `${model} ${key}`;
-            if (hv !== null && hv > 0) (samples[series] ??= []).push(hv);
-            if (bv !== null && bv > 0) (base.samples[series] ??= []).push(bv);
-            if (hv !== null && hv > 0 && bv !== null && bv > 0) (base.pairs[series] ??= []).push([bv, hv]);
-          };
-          put(`${w.key}.tput`, b.perSec, h.perSec);
-          if (w.key === 'echo') put('echo.cpu', b.cpuUsPerOp, h.cpuUsPerOp);
+    const paired: Record<string, number> = {};
+    for (let block = 0; block < blocks; block++) {
+      let sides: [HeldSide, HeldSide] | null = null;
+      try {
+        sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned })];
+        for (const w of HELD_WORKLOADS) {
+          for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
+          for (let i = 0; i < pairsIn(block); i++) {
+            const at = (paired[w.key] = (paired[w.key] ?? 0) + 1);
+            const eta = done ? Math.round((((Date.now() - started) / done) * (total - done)) / 1000) : '?';
+            opts.log(`${model} ${w.label}: pair ${at}/${opts.pairs}${blocks > 1 ? ` (instance pair ${block + 1}/${blocks})` : ''} (ETA ${eta}s)`);
+            const order = i % 2 ? [1, 0] : [0, 1];
+            const figures: SliceFigures[] = [];
+            for (const k of order) figures[k] = await sides[k]!.slice(w.key, opts.sliceMs);
+            done++;
+            const [b, h] = figures as [SliceFigures, SliceFigures];
+            if (b.failed || h.failed) failures.push(`${model} ${w.label} pair ${at}: ${b.failed} failed on the base, ${h.failed} here`);
+            const put = (key: string, bv: number | null, hv: number | null) => {
+              const series = `${model} ${key}`;
+              if (hv !== null && hv > 0) (samples[series] ??= []).push(hv);
+              if (bv !== null && bv > 0) (base.samples[series] ??= []).push(bv);
+              if (hv !== null && hv > 0 && bv !== null && bv > 0) {
+                (base.pairs[series] ??= []).push([bv, hv]);
+                (base.blocks[series] ??= []).push(block);
+              }
+            };
+            put(`${w.key}.tput`, b.perSec, h.perSec);
+            if (w.key === 'echo') put('echo.cpu', b.cpuUsPerOp, h.cpuUsPerOp);
+          }
+          for (const side of sides) side.release(w.key);
         }
-        for (const side of sides) side.release(w.key);
+      } catch (err) {
+        failures.push(`${model}${blocks > 1 ? ` (instance pair ${block + 1})` : ''}: ${(err as Error).message}`);
+      } finally {
+        if (sides) for (const side of sides) await side.stop().catch(() => {});
       }
-    } catch (err) {
-      failures.push(`${model}: ${(err as Error).message}`);
-    } finally {
-      if (sides) for (const side of sides) await side.stop().catch(() => {});
     }
   }
   return {
     ...runIdentity(),
-    settings: { design: 'held', pinned, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    settings: { design: 'held', pinned, blocks, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
     samples,
     failures,
     base,
@@ -336,8 +354,8 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
           rows.push({ model, metric, result: null, missing: 'the base failed in every round' });
           continue;
         }
-        const x = comparePaired(pairs, { direction: metric.direction, minEffect: effect, rows: count });
-        rows.push({ model, metric, missing: null, result: { before: x.baseMedian, after: x.headMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: x.mde, verdict: x.verdict } });
+        const x = comparePaired(pairs, { direction: metric.direction, minEffect: effect, rows: count, blocks: current.base.blocks?.[series] });
+        rows.push({ model, metric, missing: null, result: { before: x.baseMedian, after: x.headMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: x.mde, verdict: x.verdict, instances: x.instances } });
         continue;
       }
       const b = baseline?.samples[series];
@@ -354,17 +372,17 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
 
 function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
-    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices (+${r.settings.warmupMs} ms warm-up per workload)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices over ${r.settings.blocks ?? 1} instance pair(s) (+${r.settings.warmupMs} ms warm-up per workload and instance)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
     if (current.settings.design !== 'held') lines.push(`- **Mode: paired A/B, fresh-server cells.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine, a fresh server per cell; each round gives one ratio this ÷ base per metric. (\`--design held\` is far more sensitive: results/ci-sensitivity.md.)`);
     else lines.push(
-      `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran one server per model, side by side on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
+      `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran ${(current.settings.blocks ?? 1) > 1 ? `${current.settings.blocks} servers per model, one after another (an instance pair: a fresh server of each, side by side)` : 'one server per model, side by side'} on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
     );
     lines.push(`- **This checkout:** ${about(current)}`);
     lines.push(
-      `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction. *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
+      `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction.${(current.settings.blocks ?? 1) > 1 ? ` Where a row's instance pairs disagree (one-way ANOVA of its log ratios by instance pair, p < ${BLOCK_ALPHA}: one process of the same code persistently faster than another), the unit is the instance pair, not the slice (marked "instances differ").` : ''} *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
     );
   } else {
     lines.push(`- **Mode: committed baseline** (${mode.why}): two samples from different runs, so machine drift between them counts as change.`);
@@ -392,8 +410,9 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
     const x = r.result;
     const mark = x.verdict === 'regressed' ? '**regressed**' : x.verdict;
     const mde = Number.isFinite(x.mde) ? `${(x.mde * 100).toFixed(1)}%` : '∞';
+    const inst = x.instances?.byBlock ? ` (instances differ, ANOVA p=${x.instances.p.toExponential(1)}: judged on ${x.instances.blocks} instance pairs)` : '';
     lines.push(
-      `| ${r.model} | ${r.metric.label} | ${num(x.before)} | ${num(x.after)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p < 0.001 ? x.p.toExponential(1) : x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mde} | ${mark}${x.mde > TARGET_EFFECT ? ' (cannot see 10%)' : ''} |`,
+      `| ${r.model} | ${r.metric.label} | ${num(x.before)} | ${num(x.after)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p < 0.001 ? x.p.toExponential(1) : x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mde} | ${mark}${x.mde > TARGET_EFFECT ? ' (cannot see 10%)' : ''}${inst} |`,
     );
   }
   if (current.failures.length) {
@@ -405,7 +424,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
 
 function terminalTable(rows: Row[]): string {
   const out = rows.map((r) => {
-    const v = r.result ? `${pct(r.result.change).padStart(8)}  p=${r.result.p < 0.001 ? r.result.p.toExponential(1) : r.result.p.toFixed(3)}  MDE ${Number.isFinite(r.result.mde) ? `${(r.result.mde * 100).toFixed(1)}%` : '∞'}  ${r.result.verdict}` : `   —      ${r.missing}`;
+    const v = r.result ? `${pct(r.result.change).padStart(8)}  p=${r.result.p < 0.001 ? r.result.p.toExponential(1) : r.result.p.toFixed(3)}  MDE ${Number.isFinite(r.result.mde) ? `${(r.result.mde * 100).toFixed(1)}%` : '∞'}  ${r.result.verdict}${r.result.instances?.byBlock ? ' (instances differ)' : ''}` : `   —      ${r.missing}`;
     return `${r.model.padEnd(13)} ${r.metric.key.padEnd(12)} ${v}`;
   });
   return ['model         metric         change  p          MDE    verdict', ...out].join('\n');
@@ -424,6 +443,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       })
       .option('pin', { type: 'boolean', default: true, describe: 'held design: both servers on the server CPUs and the load on the client CPUs (make bench\'s default placement); --no-pin lets the scheduler place them (same-commit A/A, 3 runs each, event-loop/thread/process-pool: 20 of 36 rows could see 10% pinned, 15 of 36 unpinned)' })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
+      .option('blocks', { type: 'number', default: 6, describe: 'held design: fresh pairs of server processes per model, one after another, the pairs split over them; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts)' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
       .option('duration', { type: 'number', default: 1.5, describe: 'committed-baseline mode: measured seconds per cell' })
@@ -484,7 +504,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const started = Date.now();
   const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
   const current = base && args.design === 'held'
-    ? await measureHeld({ base, workN: null, pairs: args.pairs, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
+    ? await measureHeld({ base, workN: null, pairs: args.pairs, blocks: args.blocks, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
     : await measure({
         base,
         workN: baseline?.settings.workN ?? null,

@@ -50,7 +50,18 @@ export interface SensitivityRun {
   wallS: number;
   /** The held design's placement: servers and load pinned apart (absent in the first runs: unpinned). */
   pinned?: boolean;
+  /** Instance pairs per model (bench-ci --blocks; absent in the first runs: 1). */
+  blocks?: number;
+  /** Rows judged on their instance pairs because those disagreed ("instances differ"). */
+  instanceRows?: number;
 }
+
+/** Which design a run measured: only runs of one design are counted together. */
+export interface Design {
+  pinned: boolean;
+  blocks: number;
+}
+const describeDesign = (d: Design) => `${d.pinned ? 'pinned' : 'unpinned'}, ${d.blocks} instance pair${d.blocks > 1 ? 's' : ''} per model`;
 
 /** event-loop's server CPU per echo request (µs), held connections: median of `slices` 1 s slices. */
 async function calibrate(pinned: boolean, slices = 6): Promise<number> {
@@ -73,17 +84,29 @@ function load(): SensitivityRun[] {
 }
 
 /** Runs of one placement are counted together; the others stay in the json (and in git history). */
-const ofPlacement = (all: SensitivityRun[], pinned: boolean) => all.filter((r) => (r.pinned ?? false) === pinned);
+export const ofDesign = (all: SensitivityRun[], d: Design) => all.filter((r) => (r.pinned ?? false) === d.pinned && (r.blocks ?? 1) === d.blocks);
 
-export function renderReport(all: SensitivityRun[], levels: number[], pinned: boolean): string {
-  const runs = ofPlacement(all, pinned);
+/** "5 of pinned, 1 instance pair per model; 5 of unpinned, …". */
+function otherDesigns(all: SensitivityRun[], design: Design): string {
+  const counts = new Map<string, number>();
+  for (const r of all) {
+    const d = { pinned: r.pinned ?? false, blocks: r.blocks ?? 1 };
+    if (d.pinned === design.pinned && d.blocks === design.blocks) continue;
+    counts.set(describeDesign(d), (counts.get(describeDesign(d)) ?? 0) + 1);
+  }
+  return [...counts].map(([d, n]) => `${n} of ${d}`).join('; ');
+}
+
+export function renderReport(all: SensitivityRun[], levels: number[], design: Design): string {
+  const runs = ofDesign(all, design);
+  const { pinned } = design;
   const others = all.length - runs.length;
   const machine = `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, kernel ${os.release()}, Node ${process.version}`;
   const commits = [...new Set(runs.map((r) => r.commit.slice(0, 7)))];
   const lines = [
     '# Can bench-ci see a slowdown? (issue 18)',
     '',
-    `Each run is one whole paired \`bench-ci\` (held servers, ${pinned ? 'pinned apart from the load (`--pin`)' : 'unpinned'}, every model, default pairs and slices) against this same commit (\`BASE=HEAD\`).`,
+    `Each run is one whole paired \`bench-ci\` (held servers, ${pinned ? 'pinned apart from the load (`--pin`)' : 'unpinned'}, ${design.blocks} instance pair${design.blocks > 1 ? 's' : ''} per model (\`--blocks ${design.blocks}\`), every model, default pairs and slices) against this same commit (\`BASE=HEAD\`).`,
     "At level 0 nothing differs, so a \"regressed\" is a false alarm. At level L this checkout's model servers run the built-in handler slowed by L% of the CPU one echo request costs",
     "(event-loop's server CPU per held echo request, measured at the start of each run; `bench/handlers/slowed.ts` via `--slowdown-us`). Levels are interleaved run by run.",
     '',
@@ -91,7 +114,7 @@ export function renderReport(all: SensitivityRun[], levels: number[], pinned: bo
     `- **Machine:** ${machine}`,
     '- **Command:** `make bench-ci-sensitivity` (`node bench/ci/sensitivity.ts`); raw runs in results/ci-sensitivity.json',
     '- **Goal:** 0 of 10 same-commit runs flagged; ≥ 9 of 10 flag 10%; 10 of 10 flag 25%.',
-    ...(others ? [`- ${others} earlier run(s) of the ${pinned ? 'unpinned' : 'pinned'} design are kept in the json and not counted here.`] : []),
+    ...(others ? [`- ${others} earlier run(s) of other designs are kept in the json and not counted here: ${otherDesigns(all, design)}.`] : []),
     '',
     '| level | runs | flagged | CPU per echo request (µs) | slowdown (µs) | rows that could see 10% (median) | median MDE | minutes per run |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -126,7 +149,8 @@ async function main(): Promise<number> {
       .option('runs', { type: 'number', default: 10, describe: 'runs wanted per level (counting those already in results/ci-sensitivity.json at any commit)' })
       .option('budget', { type: 'number', default: 170, describe: 'minutes: no new run starts after this' })
       .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' })
-      .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same placement are counted together" }),
+      .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same design are counted together" })
+      .option('blocks', { type: 'number', default: 6, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" }),
     'bench-ci-sensitivity',
   );
   if (!args) return 2;
@@ -138,7 +162,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   const all = load();
   const pinned = args.pin;
-  const runs = ofPlacement(all, pinned);
+  const design: Design = { pinned, blocks: args.blocks };
+  const runs = ofDesign(all, design);
   const sha = git(['rev-parse', 'HEAD']);
   for (;;) {
     const wanted = levels.filter((l) => runs.filter((r) => r.level === l).length < args.runs);
@@ -154,11 +179,12 @@ async function main(): Promise<number> {
     const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
     console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
-    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', ...(args.models ? ['--models', args.models] : [])]);
+    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
     let judged = 0;
     let medianMde = Infinity;
+    let instanceRows = 0;
     try {
       const report = readFileSync(path.join(out, 'ci-report.md'), 'utf8');
       const rows = report.split('\n').filter((l) => /^\| [a-z-]+ \| /.test(l) && !l.startsWith('| model |'));
@@ -166,19 +192,20 @@ async function main(): Promise<number> {
       judged = mdes.length;
       seeing10 = mdes.filter((m) => m <= TARGET_EFFECT).length;
       medianMde = mdes.length ? median(mdes) : Infinity;
+      instanceRows = rows.filter((l) => l.includes('instances differ')).length;
       flagged = rows.filter((l) => l.includes('**regressed**')).map((l) => l.split('|').slice(1, 3).map((x) => x.trim()).join(' '));
     } catch {
       /* no report: counted by its exit code */
     }
     rmSync(out, { recursive: true, force: true });
-    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned };
+    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, instanceRows };
     runs.push(run);
     all.push(run);
     writeFileSync(JSON_OUT, `${JSON.stringify(all, null, 2)}\n`);
-    writeFileSync(MD_OUT, renderReport(all, levels, pinned));
+    writeFileSync(MD_OUT, renderReport(all, levels, design));
     console.error(`bench-ci-sensitivity: level ${level}% → exit ${exitCode}${flagged.length ? ` (flagged: ${flagged.join('; ')})` : ''}`);
   }
-  writeFileSync(MD_OUT, renderReport(all, levels, pinned));
+  writeFileSync(MD_OUT, renderReport(all, levels, design));
   console.log(`bench-ci-sensitivity: ${runs.length} runs in ${path.relative(ROOT, JSON_OUT)}; report ${path.relative(ROOT, MD_OUT)}`);
   return 0;
 }

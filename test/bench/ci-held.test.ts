@@ -39,11 +39,12 @@ describe('held slices', () => {
 });
 
 describe('sensitivity report', () => {
-  const run = (level: number, exitCode: number, flagged: string[] = [], pinned = true): SensitivityRun => ({
-    at: '2026-12-02T03:00:00.000Z', commit: 'abcdef0123', level, echoCpuUs: 14, slowdownUs: (14 * level) / 100, exitCode, flagged, seeing10: 20, judged: 24, medianMde: 0.07, wallS: 540, pinned,
+  const run = (level: number, exitCode: number, flagged: string[] = [], pinned = true, blocks = 6): SensitivityRun => ({
+    at: '2026-12-02T03:00:00.000Z', commit: 'abcdef0123', level, echoCpuUs: 14, slowdownUs: (14 * level) / 100, exitCode, flagged, seeing10: 20, judged: 24, medianMde: 0.07, wallS: 540, pinned, blocks,
   });
+  const design = { pinned: true, blocks: 6 };
   it('counts flagged runs per level, names false alarms and misses, leaves harness failures out of the flagged count', () => {
-    const md = renderReport([run(0, 0), run(0, 1, ['event-loop echo.cpu']), run(10, 1), run(10, 0), run(10, 3), run(25, 1)], [0, 10, 25, 50], true);
+    const md = renderReport([run(0, 0), run(0, 1, ['event-loop echo.cpu']), run(10, 1), run(10, 0), run(10, 3), run(25, 1)], [0, 10, 25, 50], design);
     expect(md).toContain('| 0 (same commit) | 2 | **1 of 2** |');
     expect(md).toContain('| +10% | 3 | **1 of 3** |');
     expect(md).toContain('| +25% | 1 | **1 of 1** |');
@@ -52,12 +53,13 @@ describe('sensitivity report', () => {
     expect(md).toMatch(/Missed.*\+10%/);
     expect(md).toContain('harness failed');
   });
-  it('counts only the runs of the placement measured now, and says how many others it left out', () => {
-    const older = { ...run(0, 1, ['thread work.tput'], false), pinned: undefined }; // the first runs had no field: unpinned
-    const md = renderReport([older, run(0, 0), run(25, 1)], [0, 25], true);
+  it('counts only the runs of the design measured now (placement and instance pairs), and says which others it left out', () => {
+    const unpinned = { ...run(0, 1, ['thread work.tput'], false), pinned: undefined, blocks: undefined }; // the first runs had neither field
+    const oneInstance = { ...run(0, 1, ['event-loop work.tput']), blocks: undefined }; // pinned, before --blocks
+    const md = renderReport([unpinned, oneInstance, run(0, 0), run(25, 1)], [0, 25], design);
     expect(md).toContain('| 0 (same commit) | 1 | **0 of 1** |');
     expect(md).not.toContain('False alarms');
-    expect(md).toContain('1 earlier run(s) of the unpinned design');
-    expect(renderReport([older, run(0, 0)], [0], false)).toContain('| 0 (same commit) | 1 | **1 of 1** |');
+    expect(md).toContain('2 earlier run(s) of other designs are kept in the json and not counted here: 1 of unpinned, 1 instance pair per model; 1 of pinned, 1 instance pair per model.');
+    expect(renderReport([unpinned, oneInstance, run(0, 0)], [0], { pinned: true, blocks: 1 })).toContain('| 0 (same commit) | 1 | **1 of 1** |');
   });
 });
