@@ -15,8 +15,10 @@
 // pair counts, as before; with one, the unit is the block (its mean log ratio), n = K: such a row
 // can only be flagged if every instance pair agrees, and its MDE says how little it can see.
 // Simulated (test/bench/ci-paired.test.ts), 24 rows of which 3 carry an instance
-// effect of 5–10% per process: one instance pair per side flags ≈ 65% of unchanged runs; 6 pairs
-// of 2 slices with this test ≈ 1–2%, and still flags a 10% change on a row without one ≈ 97%.
+// effect of 5–10% per process: one instance pair per side flags ≈ 65% of unchanged runs; 3
+// instance pairs of 4 slices with this test ≈ 7%, 6 of 2 ≈ 1–2%, and both still flag a 10% change
+// on a row without one ≈ 95–97%. On this VM 6 cost too much (results/ci-sensitivity.md): bench-ci
+// defaults to 3.
 import jstat from 'jstat';
 import { median, type Direction, type Verdict } from './stats.ts';
 

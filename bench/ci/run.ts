@@ -443,7 +443,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       })
       .option('pin', { type: 'boolean', default: true, describe: 'held design: both servers on the server CPUs and the load on the client CPUs (make bench\'s default placement); --no-pin lets the scheduler place them (same-commit A/A, 3 runs each, event-loop/thread/process-pool: 20 of 36 rows could see 10% pinned, 15 of 36 unpinned)' })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
-      .option('blocks', { type: 'number', default: 6, describe: 'held design: fresh pairs of server processes per model, one after another, the pairs split over them; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts)' })
+      .option('blocks', { type: 'number', default: 3, describe: 'held design: fresh pairs of server processes per model, one after another, the pairs split over them; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts). Same commit, 12 pairs: 6 instance pairs left 6 of 24 rows able to see 10% (fresh servers every 2 pairs: their ramp is measured), 3 keep most of them' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
       .option('duration', { type: 'number', default: 1.5, describe: 'committed-baseline mode: measured seconds per cell' })

@@ -150,7 +150,7 @@ async function main(): Promise<number> {
       .option('budget', { type: 'number', default: 170, describe: 'minutes: no new run starts after this' })
       .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' })
       .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same design are counted together" })
-      .option('blocks', { type: 'number', default: 6, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" }),
+      .option('blocks', { type: 'number', default: 3, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" }),
     'bench-ci-sensitivity',
   );
   if (!args) return 2;
