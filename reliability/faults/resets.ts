@@ -115,8 +115,11 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     await resetDuringBigReply(server.port);
     await echoOk(server.port);
     await sleep(500);
+    // A child still starting (a spare forked after the warm-up) has fewer fds and threads than it
+    // will have: a baseline taken then is one low, and its replacement reads as a leak (seen here:
+    // one child at 22 fds in the baseline, every fresh child at 23). Take it once the tree holds still.
+    const baseTree = await stableTree(server.pid);
     const base = rec.sample(server.stats());
-    const baseTree = treeBreakdown(server.pid);
     let bigStarted = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -156,6 +159,18 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     await server.kill();
   }
   return rec.result();
+}
+
+/** The tree's breakdown once two samples 250 ms apart agree (same processes, fds, threads), or after 5 s. */
+async function stableTree(root: number): Promise<ReturnType<typeof treeBreakdown>> {
+  let prev = treeBreakdown(root);
+  for (const until = performance.now() + 5_000; performance.now() < until; ) {
+    await sleep(250);
+    const now = treeBreakdown(root);
+    if (JSON.stringify(now) === JSON.stringify(prev)) return now;
+    prev = now;
+  }
+  return prev;
 }
 
 /** The processes whose fds or threads differ between two breakdowns, compactly: "; pid 12 (new): fds 23, threads {…}". */
