@@ -62,6 +62,12 @@ export interface PairedComparison {
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+/** Sample standard deviation; Infinity with fewer than 2 values. */
+const sdOf = (xs: readonly number[]) => {
+  if (xs.length < 2) return Infinity;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
 
 /** One-way ANOVA of `xs` grouped by `groups`: the group means and the p of a group effect; null if it cannot be tested. */
 export function blockEffect(xs: readonly number[], groups: readonly number[]): { means: number[]; p: number } | null {
@@ -110,9 +116,8 @@ export function comparePaired(pairs: readonly (readonly [number, number])[], opt
   const n = logs.length;
   const m = n ? mean(logs) : 0;
   // noise stays the spread of one pair, whatever the unit of the test.
-  const pairMean = pairLogs.length ? mean(pairLogs) : 0;
-  const noise = pairLogs.length > 1 ? Math.sqrt(pairLogs.reduce((a, x) => a + (x - pairMean) ** 2, 0) / (pairLogs.length - 1)) : Infinity;
-  const sd = n > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1)) : Infinity;
+  const noise = sdOf(pairLogs);
+  const sd = sdOf(logs);
   const change = Math.exp(m) - 1;
   if (n < 3 || !Number.isFinite(sd)) {
     return { n, baseMedian, headMedian, change, interval: [-Infinity, Infinity], p: 1, noise, mde: Infinity, verdict: 'too noisy to say', instances };

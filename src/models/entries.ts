@@ -58,6 +58,15 @@ export function checkManifest(manifest: unknown, read: (rel: string) => Buffer |
   return { fresh: true };
 }
 
+/** A file's bytes by its path relative to the repository root, or null when it is gone. */
+export function readFromRoot(rel: string): Buffer | null {
+  try {
+    return readFileSync(path.join(ROOT, rel));
+  } catch {
+    return null;
+  }
+}
+
 let state: BundleState | undefined;
 
 /** The bundle's state for this process, checked once. */
@@ -70,14 +79,7 @@ export function bundleState(): BundleState {
   } catch {
     /* none built */
   }
-  const read = (rel: string): Buffer | null => {
-    try {
-      return readFileSync(path.join(ROOT, rel));
-    } catch {
-      return null;
-    }
-  };
-  return (state = checkManifest(manifest, read));
+  return (state = checkManifest(manifest, readFromRoot));
 }
 
 /** The path a thread or child of `name` starts from. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descendants } from '../../harness/proc-tree.ts';
 import { startModelServer, type ServerProcess } from '../../harness/server.ts';
-import { ENTRY_NAMES, MANIFEST, MANIFEST_SCHEMA, ROOT, checkManifest, sha1, type EntriesManifest } from '../../src/models/entries.ts';
+import { ENTRY_NAMES, MANIFEST, MANIFEST_SCHEMA, ROOT, checkManifest, readFromRoot, sha1, type EntriesManifest } from '../../src/models/entries.ts';
 import { FrameClient } from '../../src/shared/client.ts';
 
 describe('checkManifest', () => {
@@ -56,13 +56,7 @@ describe('the entries a server starts its threads and children from', () => {
       .filter(Boolean);
 
   it('make setup built a bundle that matches the sources (else: run make setup)', () => {
-    const state = checkManifest(JSON.parse(readFileSync(MANIFEST, 'utf8')), (rel) => {
-      try {
-        return readFileSync(path.join(ROOT, rel));
-      } catch {
-        return null;
-      }
-    });
+    const state = checkManifest(JSON.parse(readFileSync(MANIFEST, 'utf8')), readFromRoot);
     expect(state).toEqual({ fresh: true });
   });
 
