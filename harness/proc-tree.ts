@@ -142,12 +142,35 @@ export function threadsNamed(pid: number, name: string): number {
   return threadNames(pid)[name] ?? 0;
 }
 
-/** Every live process's children, by parent pid (one scan of /proc). */
-function childrenByParent(): Map<number, number[]> {
+/** Per root: the last pid handed out when its tree was last read, and roots seen after a wrap. */
+const lastPidFor = new Map<number, number>();
+const wrappedRoots = new Set<number>();
+
+/**
+ * Whether a descendant of `root` may have a smaller pid than root's: the kernel does not say what
+ * it handed out last (`last` null), or the counter has wrapped since root started (last below
+ * root's pid) or since the previous reading of this tree (`previous`).
+ */
+export function pidsMayBeBelow(root: number, last: number | null, previous: number | undefined): boolean {
+  return last === null || last < root || (previous !== undefined && last < previous);
+}
+
+/** The last pid handed out in this pid namespace, or null where the kernel does not say. */
+function lastPid(): number | null {
+  try {
+    const n = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'latin1'));
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every live process's children, by parent pid (one scan of /proc), among pids above `above`. */
+function childrenByParent(above = 0): Map<number, number[]> {
   const byParent = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
+    if (!Number.isInteger(pid) || pid <= above) continue;
     const ppid = Number(statFields(pid)?.[1] ?? -1);
     if (ppid <= 0) continue;
     let list = byParent.get(ppid);
@@ -169,7 +192,20 @@ export function zombiesOf(pid: number): number[] {
 
 /** Every descendant of `root` (children, grandchildren, …; zombies included), breadth first. */
 export function descendants(root: number): number[] {
-  const byParent = childrenByParent();
+  // The benchmark samples a server's tree through a cell, and reading every process's stat cost
+  // 1.5–2.6 ms a time here, on whichever CPU the sampler ran: the server's or the load
+  // generator's (a stall in the very tail being measured). The kernel hands out pids in rising
+  // order until they wrap at pid_max, so a descendant of `root` has a larger pid than root's,
+  // unless the counter wrapped since root started; the last pid handed out is then below root's,
+  // and every process is read. pid_max is 32768 here, and a process-per-connection server can
+  // wrap it within minutes and climb past root's pid again: so a root once seen wrapped is read
+  // in full for good (read every 500 ms or so, a wrap cannot pass unseen: that is 32,768 new processes between two readings).
+  const last = lastPid();
+  if (pidsMayBeBelow(root, last, lastPidFor.get(root))) wrappedRoots.add(root);
+  if (lastPidFor.size > 10_000) lastPidFor.clear(); // a bound, not a cache policy: thousands of servers
+  if (wrappedRoots.size > 10_000) wrappedRoots.clear();
+  if (last !== null) lastPidFor.set(root, last);
+  const byParent = childrenByParent(wrappedRoots.has(root) ? 0 : root);
   const out: number[] = [];
   const queue = [root];
   while (queue.length) {
@@ -268,6 +304,12 @@ export function sampleTree(root: number, seen?: Map<number, number>): TreeSample
     rss += memoryOf(s.pid)?.rss ?? 0;
   }
   return { at, cpuUs: (ticks * 1e6) / CLK_TCK, rssBytes: rss, processes: live, alive: top !== null && top.state !== 'Z' };
+}
+
+/** Average cores the tree used between two readings (null without both, or out of order). */
+export function coresBetween(a: TreeSample | null, b: TreeSample | null): number | null {
+  if (!a || !b || b.at <= a.at) return null;
+  return Math.max(0, b.cpuUs - a.cpuUs) / 1000 / (b.at - a.at);
 }
 
 /** Samples a tree every `intervalMs` so the peak RSS between resetPeak() calls is known. */

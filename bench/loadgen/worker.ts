@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeHistogram, newHistogram, recordMs } from '../../harness/histogram.ts';
+import { encodeHistogram, newHistogram, recordMs, type Histogram } from '../../harness/histogram.ts';
 import { connectSocket } from '../../src/shared/client.ts';
 import { FrameDecoder, HEADER_BYTES, LENGTH_BYTES, Op, parseError } from '../../src/shared/protocol.ts';
 import { describeRequest, judge, loadChecks } from '../mix/expect.ts';
@@ -58,7 +58,13 @@ const churnReqs: (MixRequest | null)[] = new Array(cfg.connections).fill(null);
  * it times libuv timers, which run on a millisecond clock — on an idle loop its p99 is ≈ 1.2 ms
  * at resolution 1 ms — so it cannot resolve the sub-millisecond delays that matter here.)
  */
-/** Probe cadence: at 1 ms the probe itself cost the load thread 0.07–0.15 cores at c = 1; 5 ms gives 600 samples in a 3 s window. */
+/**
+ * Probe cadence: at 1 ms the probe itself cost the load thread 0.07–0.15 cores at c = 1; 5 ms gives
+ * 600 samples in a 3 s window. Only for a thread that sleeps: a spinning one times its own turns
+ * (Spinner.turns), because the probe's timer, even every 5 ms, doubled the harness's p99.9 at
+ * c = 1 against the bare Node echo (≈ 600 against ≈ 300 µs, 3 interleaved runs each) and took its
+ * coordinated-omission-corrected p99 from ≈ 0.9 to ≈ 1.4 ms.
+ */
 const PROBE_EVERY_MS = 5;
 
 class LoopTurnProbe {
@@ -102,6 +108,11 @@ class Spinner {
   /** Set by every I/O callback; cleared by each turn of the spinner. */
   io = false;
   idleMs = 0;
+  /**
+   * While set, every turn's length goes here: spinning, one turn of the loop is how long an answer
+   * that has arrived can wait to be read, the figure LoopTurnProbe samples for a sleeping thread.
+   */
+  turns: Histogram | null = null;
   start(): void {
     if (this.#on) return;
     this.#on = true;
@@ -115,6 +126,7 @@ class Spinner {
     if (!this.#on) return;
     const t = performance.now();
     if (!this.io) this.idleMs += t - this.#last;
+    if (this.turns) recordMs(this.turns, t - this.#last);
     this.io = false;
     this.#last = t;
     setImmediate(this.#turn);
@@ -218,7 +230,9 @@ function measureStart(): void {
   selfMeasure.t0 = performance.now();
   selfMeasure.cpu0 = process.threadCpuUsage();
   selfMeasure.wait0 = runqueueWaitNs();
-  selfMeasure.loop.start();
+  // Spinning, the spinner times every turn itself; a timer-driven probe would disturb it (see PROBE_EVERY_MS).
+  if (cfg.spin) spinner.turns = selfMeasure.loop.h;
+  else selfMeasure.loop.start();
 }
 
 function measureEnd(): void {
@@ -230,6 +244,7 @@ function measureEnd(): void {
   const wait1 = runqueueWaitNs();
   if (selfMeasure.wait0 !== null && wait1 !== null) selfMeasure.runqueueWaitUs = (wait1 - selfMeasure.wait0) / 1000;
   selfMeasure.loop.stop();
+  spinner.turns = null;
   selfMeasure.cpu0 = null;
 }
 

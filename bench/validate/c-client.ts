@@ -80,9 +80,11 @@ export interface CClientSpec {
 }
 
 /** Runs the client to completion; rejects on a non-zero exit, unparseable output or a hang. */
-export function runCClient(bin: string, s: CClientSpec): Promise<CClientResult> {
+export function runCClient(bin: string | string[], s: CClientSpec): Promise<CClientResult> {
   const args = ['--host', s.host, '--port', String(s.port), '--connections', String(s.connections), '--payload', String(s.payloadBytes), '--warmup', String(s.warmupMs / 1000), '--duration', String(s.durationMs / 1000), ...(s.busyPoll ? ['--busy-poll'] : [])];
-  const command = pinnedCommand([bin, ...args], s.cpus);
+  const base = Array.isArray(bin) ? bin : [bin];
+  const name = path.basename(base[base.length - 1]!);
+  const command = pinnedCommand([...base, ...args], s.cpus);
   // Warm-up + window + at most 2 s grace, and connect time: anything far beyond is a hang.
   const deadlineMs = s.warmupMs + s.durationMs + 30_000;
   return new Promise((resolve, reject) => {
@@ -94,15 +96,15 @@ export function runCClient(bin: string, s: CClientSpec): Promise<CClientResult> 
     const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new Error(`echo-client could not start: ${e.message}`));
+      reject(new Error(`${name} could not start: ${e.message}`));
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`echo-client exited ${code ?? signal}${signal === 'SIGKILL' ? ` (no result within ${deadlineMs} ms)` : ''}: ${err.trim().slice(-500)}`));
+      if (code !== 0) return reject(new Error(`${name} exited ${code ?? signal}${signal === 'SIGKILL' ? ` (no result within ${deadlineMs} ms)` : ''}: ${err.trim().slice(-500)}`));
       try {
         resolve(JSON.parse(out.trim()) as CClientResult);
       } catch {
-        reject(new Error(`echo-client printed no JSON line: ${out.slice(0, 300)}`));
+        reject(new Error(`${name} printed no JSON line: ${out.slice(0, 300)}`));
       }
     });
   });

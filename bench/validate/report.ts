@@ -2,7 +2,10 @@
 // over rounds of both clients, the ratios harness ÷ C client, and a verdict per ratio against the
 // targets. Pure: figures in, markdown out.
 
-export type ClientName = 'harness' | 'c';
+/** harness: the benchmark's load generator; c: echo-client.c; node: node-client.mjs, the bare Node floor. */
+export const CLIENTS = ['harness', 'c', 'node'] as const;
+export type ClientName = (typeof CLIENTS)[number];
+export const CLIENT_LABEL: Record<ClientName, string> = { harness: 'harness', c: 'C client', node: 'bare Node client' };
 
 /**
  * One client's figures from one run (µs; client CPU in cores busy over the window). Latencies are
@@ -20,6 +23,12 @@ export interface RunFigures {
   p99CoUs: number | null;
   errors: number;
   clientCores: number | null;
+  /**
+   * Cores the server's process tree used over the window (/proc): near 1.0 on one server CPU, the
+   * client kept the server busy and the run measured the server; well below, the server waited
+   * for the client, and throughput and tail say as much about the client. null where /proc is not.
+   */
+  serverCores: number | null;
   /** Connections that got at least one answer in the window. */
   activeConnections: number | null;
   /** The harness's own judgement that the client, not the server, set the pace (client.boundBy). */
@@ -76,11 +85,12 @@ export interface Verdict {
   applies: boolean;
 }
 
-export function verdicts(s: Series): Verdict[] {
+/** Client `a` ÷ client `b` on each metric: the ratio of medians and the per-round range. */
+export function compare(s: Series, a: ClientName, b: ClientName): Verdict[] {
   return (Object.keys(TARGETS) as Metric[]).map((metric) => {
-    const r = ratio(median(values(s.runs.harness, metric)), median(values(s.runs.c, metric)));
-    const perRound = s.runs.harness.flatMap((h) => {
-      const c = s.runs.c.find((x) => x.round === h.round);
+    const r = ratio(median(values(s.runs[a], metric)), median(values(s.runs[b], metric)));
+    const perRound = s.runs[a].flatMap((h) => {
+      const c = s.runs[b].find((x) => x.round === h.round);
       const q = c ? ratio(pick[metric](h), pick[metric](c)) : null;
       return q === null ? [] : [q];
     });
@@ -91,9 +101,22 @@ export function verdicts(s: Series): Verdict[] {
       roundRange: perRound.length ? [Math.min(...perRound), Math.max(...perRound)] : null,
       tolerance,
       within: r === null ? null : Math.abs(r - 1) <= tolerance,
-      applies: TARGET_SERVERS.includes(s.server),
+      applies: a === 'harness' && b === 'c' && TARGET_SERVERS.includes(s.server),
     };
   });
+}
+
+/** The targets: the harness against the C client. */
+export const verdicts = (s: Series): Verdict[] => compare(s, 'harness', 'c');
+
+/**
+ * Where a gap comes from: the bare Node client against the C client (what any Node load
+ * generator pays here) and the harness against the bare Node client (what ours adds).
+ */
+export function floorLine(s: Series): string | null {
+  if (!s.runs.node.length) return null;
+  const show = (vs: Verdict[]) => vs.map((v) => `${METRIC_LABEL[v.metric]} ${fix(v.ratio)}${v.roundRange ? ` (${fix(v.roundRange[0])}–${fix(v.roundRange[1])})` : ''}`).join(', ');
+  return `- ${s.server} c=${s.connections}: bare Node ÷ C: ${show(compare(s, 'node', 'c'))}; harness ÷ bare Node: ${show(compare(s, 'harness', 'node'))}`;
 }
 
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -120,27 +143,50 @@ function seriesTable(s: Series, clientThreads: number): string[] {
   const lines = [
     `### ${s.server}, c = ${s.connections}`,
     '',
-    '| client | throughput (req/s) | p50 (µs) | p90 (µs) | p99 (µs) | p99.9 (µs) | max (µs) | p99 CO-corr. (µs) | client CPU (cores) | errors | active conns |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| client | throughput (req/s) | p50 (µs) | p90 (µs) | p99 (µs) | p99.9 (µs) | max (µs) | p99 CO-corr. (µs) | client CPU (cores) | server CPU (cores) | errors | active conns |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const names: [ClientName, string][] = [
     ['harness', `harness (${clientThreads} thread${clientThreads === 1 ? '' : 's'})`],
-    ['c', 'C client'],
+    ['c', CLIENT_LABEL.c],
+    ['node', CLIENT_LABEL.node],
   ];
   for (const [k, name] of names) {
     const rs = s.runs[k];
+    if (!rs.length && k === 'node') continue;
     const cores = rs.flatMap((r) => (r.clientCores === null ? [] : [r.clientCores]));
     const active = rs.flatMap((r) => (r.activeConnections === null ? [] : [r.activeConnections]));
+    const server = rs.flatMap((r) => (r.serverCores === null ? [] : [r.serverCores]));
     lines.push(
-      `| ${name} | ${cell(rs.map((r) => r.throughput), int)} | ${cell(rs.map((r) => r.p50Us), us)} | ${cell(rs.map((r) => r.p90Us), us)} | ${cell(rs.map((r) => r.p99Us), us)} | ${cell(rs.map((r) => r.p999Us), us)} | ${cell(rs.map((r) => r.maxUs), us)} | ${cell(values(rs, 'p99co'), us)} | ${cell(cores, (x) => x.toFixed(2))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${active.length ? cell(active, int) : 'n/a'} |`,
+      `| ${name} | ${cell(rs.map((r) => r.throughput), int)} | ${cell(rs.map((r) => r.p50Us), us)} | ${cell(rs.map((r) => r.p90Us), us)} | ${cell(rs.map((r) => r.p99Us), us)} | ${cell(rs.map((r) => r.p999Us), us)} | ${cell(rs.map((r) => r.maxUs), us)} | ${cell(values(rs, 'p99co'), us)} | ${cell(cores, (x) => x.toFixed(2))} | ${server.length ? cell(server, (x) => x.toFixed(2)) : 'n/a'} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${active.length ? cell(active, int) : 'n/a'} |`,
     );
   }
   const [t, p, pc] = verdicts(s);
   const p50 = ratio(median(s.runs.harness.map((r) => r.p50Us)), median(s.runs.c.map((r) => r.p50Us)));
-  lines.push(`| **harness ÷ C** | **${fix(t!.ratio)}** | ${fix(p50)} | | **${fix(p!.ratio)}** | | | **${fix(pc!.ratio)}** | | | |`);
+  lines.push(`| **harness ÷ C** | **${fix(t!.ratio)}** | ${fix(p50)} | | **${fix(p!.ratio)}** | | | **${fix(pc!.ratio)}** | | | | |`);
+  if (s.runs.node.length) {
+    const [nt, np, npc] = compare(s, 'node', 'c');
+    const n50 = ratio(median(s.runs.node.map((r) => r.p50Us)), median(s.runs.c.map((r) => r.p50Us)));
+    lines.push(`| bare Node ÷ C | ${fix(nt!.ratio)} | ${fix(n50)} | | ${fix(np!.ratio)} | | | ${fix(npc!.ratio)} | | | | |`);
+  }
   const bound = s.runs.harness.filter((r) => r.boundBy);
   if (bound.length) lines.push('', `Harness says it was client-bound in ${bound.length} of ${s.runs.harness.length} runs: ${[...new Set(bound.map((r) => r.boundBy))].join('; ')}.`);
   return lines;
+}
+
+function floorSection(series: Series[]): string[] {
+  const lines = series.map(floorLine).filter((x): x is string => x !== null);
+  if (!lines.length) return [];
+  return [
+    '## Whose gap: the bare Node floor',
+    '',
+    '`bench/validate/node-client.mjs` does the C client\'s job in the fewest lines of plain Node (same',
+    'counting, exact samples, no histogram, no accounting beyond the C client\'s). Bare Node ÷ C is what',
+    'any Node load generator pays on this machine; harness ÷ bare Node is what ours adds on top.',
+    '',
+    ...lines,
+    '',
+  ];
 }
 
 export function renderReport(run: ValidateRun): string {
@@ -168,12 +214,16 @@ export function renderReport(run: ValidateRun): string {
     '',
     ...all.map(({ s, v }) => verdictLine(s, v)),
     '',
+    ...floorSection(run.series),
     '## Figures',
     '',
     'Median over rounds [min–max]. Throughput counts correct answers to requests sent inside the window.',
     'Client CPU is the client process (user + system) over the window ÷ its length. Sleeping, near 1.0',
     'means the load generator, not the server, sets the pace; busy-polling it is always about 1.0 (the',
     "harness's own busy time, non-idle turns of its loop, is what its client-bound verdict uses).",
+    "Server CPU is the server's process tree over the window (/proc): it says whether a client kept the",
+    'server busy. Where the C client holds the server near a full core and the harness leaves it',
+    'waiting, the throughput gap is the harness\'s: the two clients measured the same server.',
     '',
   ];
   for (const s of run.series) lines.push(...seriesTable(s, st.clientThreads), '');
@@ -193,11 +243,11 @@ export function renderReport(run: ValidateRun): string {
     '',
   );
   if (run.failures.length) lines.push('## Runs that failed', '', ...run.failures.map((f) => `- ${f}`), '');
-  lines.push('## Per-round figures', '', '| round | server | c | client | req/s | p50 µs | p99 µs | max µs | p99 CO-corr. µs | client cores |', '|--:|---|--:|---|--:|--:|--:|--:|--:|--:|');
+  lines.push('## Per-round figures', '', '| round | server | c | client | req/s | p50 µs | p99 µs | max µs | p99 CO-corr. µs | client cores | server cores |', '|--:|---|--:|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const s of run.series) {
-    for (const k of ['harness', 'c'] as const) {
+    for (const k of CLIENTS) {
       for (const r of s.runs[k]) {
-        lines.push(`| ${r.round} | ${s.server} | ${s.connections} | ${k === 'c' ? 'C' : 'harness'} | ${int(r.throughput)} | ${us(r.p50Us)} | ${us(r.p99Us)} | ${us(r.maxUs)} | ${r.p99CoUs === null ? '—' : us(r.p99CoUs)} | ${fix(r.clientCores)} |`);
+        lines.push(`| ${r.round} | ${s.server} | ${s.connections} | ${CLIENT_LABEL[k]} | ${int(r.throughput)} | ${us(r.p50Us)} | ${us(r.p99Us)} | ${us(r.maxUs)} | ${r.p99CoUs === null ? '—' : us(r.p99CoUs)} | ${fix(r.clientCores)} | ${fix(r.serverCores)} |`);
       }
     }
   }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { killServersOnSignal } from '../../harness/server.ts';
+import { coresBetween, procAvailable, sampleTree, type TreeSample } from '../../harness/proc-tree.ts';
 import { parseOrUsage } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { hideBin } from 'yargs/helpers';
@@ -23,10 +24,12 @@ import { clientSpins, DEFAULT_CLIENT_THREADS, DEFAULT_PLACEMENT, describePlaceme
 import { REFERENCE_TARGET, startTarget, type Target } from '../server-proc.ts';
 import { findWorkload, withOverrides } from '../workloads.ts';
 import { buildClient, findCompiler, runCClient } from './c-client.ts';
-import { renderNoCompiler, renderReport, verdicts, type ClientName, type RunFigures, type Series, type ValidateRun } from './report.ts';
+import { CLIENT_LABEL, CLIENTS, renderNoCompiler, renderReport, verdicts, type ClientName, type RunFigures, type Series, type ValidateRun } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKLOAD = 'echo-64B';
+/** The bare Node client (node-client.mjs): the floor under any Node load generator. */
+const NODE_CLIENT = [process.execPath, fileURLToPath(new URL('./node-client.mjs', import.meta.url))];
 
 // The benchmark's own defaults (bench/placement.ts): this tool checks the figures `make bench`
 // publishes, so it runs with the placement and load-thread count `make bench` uses (on the 2-core
@@ -84,18 +87,29 @@ async function harnessRun(p: Plan, t: Target, c: number, round: number): Promise
     p99CoUs: corrected?.p99 ?? null,
     errors: cell.errors?.total ?? 0,
     clientCores: cell.client?.cores ?? null,
+    serverCores: cell.serverTree?.cores ?? null,
     activeConnections: cell.connections?.served ?? null,
     boundBy: cell.client?.boundBy ?? null,
   };
 }
 
-/** One C-client run: a fresh server the same way runCell starts it (same flags, same CPUs). */
-async function cRun(bin: string, p: Plan, t: Target, c: number, round: number): Promise<RunFigures> {
+/**
+ * One run of an independent client (the C client, or the bare Node client: `command` is how to
+ * start it, with the same arguments and JSON line): a fresh server the same way runCell starts
+ * it (same flags, same CPUs).
+ */
+async function cRun(command: string[], p: Plan, t: Target, c: number, round: number): Promise<RunFigures> {
   const w = findWorkload(WORKLOAD);
   const flags = [...(t.kind === 'model' ? ['--drain-timeout', '1'] : []), ...w.serverFlags];
   const srv = await startTarget(t, flags, { cpus: p.placement.server });
   try {
-    const r = await runCClient(bin, { host: srv.host, port: srv.port, connections: c, payloadBytes: w.payloadBytes, warmupMs: p.warmupMs, durationMs: p.durationMs, cpus: p.placement.client, busyPoll: clientSpins(p.placement, p.clientThreads) });
+    // The server tree's CPU over the C client's window, read from /proc as runCell reads it: 100 ms
+    // inside each edge (the client's connect and warm-up start with the spawn; its window follows).
+    const tree = srv.pid !== null && procAvailable ? srv.pid : null;
+    const at = (ms: number) => new Promise<TreeSample | null>((resolve) => setTimeout(() => resolve(tree === null ? null : sampleTree(tree)), ms));
+    const s0 = at(p.warmupMs + 100);
+    const s1 = at(p.warmupMs + p.durationMs - 100);
+    const r = await runCClient(command, { host: srv.host, port: srv.port, connections: c, payloadBytes: w.payloadBytes, warmupMs: p.warmupMs, durationMs: p.durationMs, cpus: p.placement.client, busyPoll: clientSpins(p.placement, p.clientThreads) });
     if (srv.exitStatus() !== null) throw new Error(`the server exited during the run (status ${srv.exitStatus()}): ${srv.stderr().slice(-500)}`);
     return {
       round,
@@ -108,6 +122,7 @@ async function cRun(bin: string, p: Plan, t: Target, c: number, round: number): 
       p99CoUs: r.p99CoUs,
       errors: r.errors + r.mismatches,
       clientCores: (r.cpuUserS + r.cpuSysS) / r.windowS,
+      serverCores: coresBetween(await s0, await s1),
       activeConnections: r.activeConnections,
       boundBy: null,
     };
@@ -117,24 +132,25 @@ async function cRun(bin: string, p: Plan, t: Target, c: number, round: number): 
 }
 
 async function measure(bin: string, p: Plan, log: (s: string) => void): Promise<{ series: Series[]; failures: string[] }> {
-  const series: Series[] = p.targets.flatMap((t) => p.connections.map((c) => ({ server: t.name, connections: c, runs: { harness: [], c: [] } })));
-  const steps = p.targets.flatMap((t) => p.connections.flatMap((c) => (['harness', 'c'] as ClientName[]).map((client) => ({ t, c, client }))));
+  const series: Series[] = p.targets.flatMap((t) => p.connections.map((c) => ({ server: t.name, connections: c, runs: { harness: [], c: [], node: [] } })));
+  const steps = p.targets.flatMap((t) => p.connections.flatMap((c) => (CLIENTS as readonly ClientName[]).map((client) => ({ t, c, client }))));
   const failures: string[] = [];
   const started = Date.now();
   const total = p.rounds * steps.length;
   for (let round = 1; round <= p.rounds; round++) {
-    // Interleaved: every server × client once per round, the start rotated each round (and so the
-    // order of the two clients on a series alternates), so drift touches both clients alike.
-    const offset = ((round - 1) * 3) % steps.length;
+    // Interleaved: every server × client once per round, the start rotated each round by one more
+    // than the clients per series (so which client of a series goes first rotates too), so drift
+    // touches every client alike.
+    const offset = ((round - 1) * (CLIENTS.length + 1)) % steps.length;
     const order = [...steps.slice(offset), ...steps.slice(0, offset)];
     for (const [i, st] of order.entries()) {
       const done = (round - 1) * steps.length + i;
       const eta = done ? `${Math.round(((Date.now() - started) / done) * (total - done) / 1000)} s` : '?';
-      const label = `round ${round}/${p.rounds} [${done + 1}/${total}] ${st.t.name} c=${st.c} ${st.client === 'c' ? 'C client' : 'harness'}`;
+      const label = `round ${round}/${p.rounds} [${done + 1}/${total}] ${st.t.name} c=${st.c} ${CLIENT_LABEL[st.client]}`;
       try {
-        const f = st.client === 'c' ? await cRun(bin, p, st.t, st.c, round) : await harnessRun(p, st.t, st.c, round);
+        const f = st.client === 'harness' ? await harnessRun(p, st.t, st.c, round) : await cRun(st.client === 'c' ? [bin] : NODE_CLIENT, p, st.t, st.c, round);
         series.find((s) => s.server === st.t.name && s.connections === st.c)!.runs[st.client].push(f);
-        const cores = f.clientCores === null ? '' : `, client ${f.clientCores.toFixed(2)} cores`;
+        const cores = (f.clientCores === null ? '' : `, client ${f.clientCores.toFixed(2)} cores`) + (f.serverCores === null ? '' : `, server ${f.serverCores.toFixed(2)} cores`);
         const co = f.p99CoUs === null ? '' : ` (CO-corrected ${Math.round(f.p99CoUs)})`;
         log(`${label}: ${Math.round(f.throughput).toLocaleString('en-US')} req/s, p99 ${Math.round(f.p99Us)} µs${co}${cores}${f.errors ? `, ${f.errors} errors` : ''}${f.boundBy ? `; client-bound: ${f.boundBy}` : ''} (ETA ${eta})`);
       } catch (err) {
