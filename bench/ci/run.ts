@@ -139,6 +139,8 @@ export interface CiRun {
     pinned?: boolean;
     /** held: pairs of server processes per model, each fresh, the pairs split over them (absent: 1). */
     blocks?: number;
+    /** held: the instance pairs ran at once, pairs dealt round-robin (--rotate); absent: one after another. */
+    rotated?: boolean;
     rounds: number; warmupMs: number; durationMs: number; workN: number; models: string[]; slowdownUs: number };
   samples: Samples;
   failures: string[];
@@ -235,7 +237,7 @@ async function measure(opts: { rounds: number; warmupMs: number; durationMs: num
  * (which goes first alternates too). Fresh instances per block: a process can be persistently
  * faster or slower than another of the same code, which only other processes reveal (paired.ts).
  */
-async function measureHeld(opts: { pairs: number; blocks: number; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
+async function measureHeld(opts: { pairs: number; blocks: number; rotate: boolean; warmupMs: number; sliceMs: number; models: string[]; workN: number | null; slowdownUs: number; base: BaseBuild; pinned: boolean; log: (s: string) => void }): Promise<CiRun> {
   const workN = opts.workN ?? calibrateWork().workN;
   // Recorded as pinned only where pinning happens (taskset present, more than one CPU to split).
   const pinned = opts.pinned && tasksetAvailable && DEFAULT_PLACEMENT.server !== undefined;
@@ -249,21 +251,28 @@ async function measureHeld(opts: { pairs: number; blocks: number; warmupMs: numb
   const started = Date.now();
   const total = opts.models.length * HELD_WORKLOADS.length * opts.pairs;
   let done = 0;
+  // Sequential: one instance pair at a time, its share of the pairs, then the next (fresh).
+  // Rotated: every instance pair started and warmed at once, the pairs dealt out round-robin, so no
+  // slice measures a server that has just started, and each instance still gets its share.
+  const groups: number[][] = opts.rotate ? [Array.from({ length: blocks }, (_, b) => b)] : Array.from({ length: blocks }, (_, b) => [b]);
   for (const model of opts.models) {
     const paired: Record<string, number> = {};
-    for (let block = 0; block < blocks; block++) {
-      let sides: [HeldSide, HeldSide] | null = null;
+    for (const group of groups) {
+      const sides = new Map<number, [HeldSide, HeldSide]>();
       try {
-        sides = [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned })];
+        for (const b of group) sides.set(b, [await HeldSide.start({ name: model, kind: 'model', cli: opts.base.cli }, [], { pinned }), await HeldSide.start({ name: model, kind: 'model' }, modelFlags, { pinned })]);
         for (const w of HELD_WORKLOADS) {
-          for (const side of sides) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
-          for (let i = 0; i < pairsIn(block); i++) {
+          for (const pair of sides.values()) for (const side of pair) await side.prepare(w.key, w.connections, workN, opts.warmupMs);
+          const count = opts.rotate ? opts.pairs : pairsIn(group[0]!);
+          for (let i = 0; i < count; i++) {
+            const block = opts.rotate ? i % blocks : group[0]!;
+            const turn = opts.rotate ? Math.floor(i / blocks) : i;
             const at = (paired[w.key] = (paired[w.key] ?? 0) + 1);
             const eta = done ? Math.round((((Date.now() - started) / done) * (total - done)) / 1000) : '?';
             opts.log(`${model} ${w.label}: pair ${at}/${opts.pairs}${blocks > 1 ? ` (instance pair ${block + 1}/${blocks})` : ''} (ETA ${eta}s)`);
-            const order = i % 2 ? [1, 0] : [0, 1];
+            const order = turn % 2 ? [1, 0] : [0, 1];
             const figures: SliceFigures[] = [];
-            for (const k of order) figures[k] = await sides[k]!.slice(w.key, opts.sliceMs);
+            for (const k of order) figures[k] = await sides.get(block)![k]!.slice(w.key, opts.sliceMs);
             done++;
             const [b, h] = figures as [SliceFigures, SliceFigures];
             if (b.failed || h.failed) failures.push(`${model} ${w.label} pair ${at}: ${b.failed} failed on the base, ${h.failed} here`);
@@ -279,18 +288,18 @@ async function measureHeld(opts: { pairs: number; blocks: number; warmupMs: numb
             put(`${w.key}.tput`, b.perSec, h.perSec);
             if (w.key === 'echo') put('echo.cpu', b.cpuUsPerOp, h.cpuUsPerOp);
           }
-          for (const side of sides) side.release(w.key);
+          for (const pair of sides.values()) for (const side of pair) side.release(w.key);
         }
       } catch (err) {
-        failures.push(`${model}${blocks > 1 ? ` (instance pair ${block + 1})` : ''}: ${(err as Error).message}`);
+        failures.push(`${model}${blocks > 1 && !opts.rotate ? ` (instance pair ${group[0]! + 1})` : ''}: ${(err as Error).message}`);
       } finally {
-        if (sides) for (const side of sides) await side.stop().catch(() => {});
+        for (const pair of sides.values()) for (const side of pair) await side.stop().catch(() => {});
       }
     }
   }
   return {
     ...runIdentity(),
-    settings: { design: 'held', pinned, blocks, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
+    settings: { design: 'held', pinned, blocks, rotated: opts.rotate && blocks > 1, rounds: opts.pairs, warmupMs: opts.warmupMs, durationMs: opts.sliceMs, workN, models: opts.models, slowdownUs: opts.slowdownUs },
     samples,
     failures,
     base,
@@ -372,13 +381,13 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
 
 function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
-    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices over ${r.settings.blocks ?? 1} instance pair(s) (+${r.settings.warmupMs} ms warm-up per workload and instance)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
+    `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices over ${r.settings.blocks ?? 1} instance pair(s)${r.settings.rotated ? ' in rotation' : ''} (+${r.settings.warmupMs} ms warm-up per workload and instance)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
     if (current.settings.design !== 'held') lines.push(`- **Mode: paired A/B, fresh-server cells.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine, a fresh server per cell; each round gives one ratio this ÷ base per metric. (\`--design held\` is far more sensitive: results/ci-sensitivity.md.)`);
     else lines.push(
-      `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran ${(current.settings.blocks ?? 1) > 1 ? `${current.settings.blocks} servers per model, one after another (an instance pair: a fresh server of each, side by side)` : 'one server per model, side by side'} on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
+      `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran ${(current.settings.blocks ?? 1) > 1 ? `${current.settings.blocks} servers per model, ${current.settings.rotated ? 'all at once, the pairs dealt out among them in turn' : 'one after another'} (an instance pair: a fresh server of each, side by side)` : 'one server per model, side by side'} on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
     );
     lines.push(`- **This checkout:** ${about(current)}`);
     lines.push(
@@ -444,6 +453,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('pin', { type: 'boolean', default: true, describe: 'held design: both servers on the server CPUs and the load on the client CPUs (make bench\'s default placement); --no-pin lets the scheduler place them (same-commit A/A, 3 runs each, event-loop/thread/process-pool: 20 of 36 rows could see 10% pinned, 15 of 36 unpinned)' })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
       .option('blocks', { type: 'number', default: 3, describe: 'held design: fresh pairs of server processes per model, one after another, the pairs split over them; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts). Same commit, 12 pairs: 6 instance pairs left 6 of 24 rows able to see 10% (fresh servers every 2 pairs: their ramp is measured), 3 keep most of them' })
+      .option('rotate', { type: 'boolean', default: false, describe: 'held design: start every instance pair of a model at once and deal the pairs out round-robin, instead of one instance pair after another: no slice then measures a server that has just started' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
       .option('duration', { type: 'number', default: 1.5, describe: 'committed-baseline mode: measured seconds per cell' })
@@ -504,7 +514,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const started = Date.now();
   const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
   const current = base && args.design === 'held'
-    ? await measureHeld({ base, workN: null, pairs: args.pairs, blocks: args.blocks, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
+    ? await measureHeld({ base, workN: null, pairs: args.pairs, blocks: args.blocks, rotate: args.rotate, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
     : await measure({
         base,
         workN: baseline?.settings.workN ?? null,

@@ -52,6 +52,8 @@ export interface SensitivityRun {
   pinned?: boolean;
   /** Instance pairs per model (bench-ci --blocks; absent in the first runs: 1). */
   blocks?: number;
+  /** The instance pairs ran at once, pairs dealt round-robin (bench-ci --rotate; absent: one after another). */
+  rotated?: boolean;
   /** Rows judged on their instance pairs because those disagreed ("instances differ"). */
   instanceRows?: number;
 }
@@ -60,8 +62,11 @@ export interface SensitivityRun {
 export interface Design {
   pinned: boolean;
   blocks: number;
+  rotated: boolean;
 }
-const describeDesign = (d: Design) => `${d.pinned ? 'pinned' : 'unpinned'}, ${d.blocks} instance pair${d.blocks > 1 ? 's' : ''} per model`;
+const describeDesign = (d: Design) => `${d.pinned ? 'pinned' : 'unpinned'}, ${d.blocks} instance pair${d.blocks > 1 ? 's' : ''} per model${d.rotated ? ' in rotation' : ''}`;
+const designOf = (r: SensitivityRun): Design => ({ pinned: r.pinned ?? false, blocks: r.blocks ?? 1, rotated: (r.rotated ?? false) && (r.blocks ?? 1) > 1 });
+const sameDesign = (a: Design, b: Design) => a.pinned === b.pinned && a.blocks === b.blocks && a.rotated === b.rotated;
 
 /** event-loop's server CPU per echo request (µs), held connections: median of `slices` 1 s slices. */
 async function calibrate(pinned: boolean, slices = 6): Promise<number> {
@@ -84,14 +89,14 @@ function load(): SensitivityRun[] {
 }
 
 /** Runs of one placement are counted together; the others stay in the json (and in git history). */
-export const ofDesign = (all: SensitivityRun[], d: Design) => all.filter((r) => (r.pinned ?? false) === d.pinned && (r.blocks ?? 1) === d.blocks);
+export const ofDesign = (all: SensitivityRun[], d: Design) => all.filter((r) => sameDesign(designOf(r), d));
 
 /** "5 of pinned, 1 instance pair per model; 5 of unpinned, …". */
 function otherDesigns(all: SensitivityRun[], design: Design): string {
   const counts = new Map<string, number>();
   for (const r of all) {
-    const d = { pinned: r.pinned ?? false, blocks: r.blocks ?? 1 };
-    if (d.pinned === design.pinned && d.blocks === design.blocks) continue;
+    const d = designOf(r);
+    if (sameDesign(d, design)) continue;
     counts.set(describeDesign(d), (counts.get(describeDesign(d)) ?? 0) + 1);
   }
   return [...counts].map(([d, n]) => `${n} of ${d}`).join('; ');
@@ -106,7 +111,7 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
   const lines = [
     '# Can bench-ci see a slowdown? (issue 18)',
     '',
-    `Each run is one whole paired \`bench-ci\` (held servers, ${pinned ? 'pinned apart from the load (`--pin`)' : 'unpinned'}, ${design.blocks} instance pair${design.blocks > 1 ? 's' : ''} per model (\`--blocks ${design.blocks}\`), every model, default pairs and slices) against this same commit (\`BASE=HEAD\`).`,
+    `Each run is one whole paired \`bench-ci\` (held servers, ${pinned ? 'pinned apart from the load (`--pin`)' : 'unpinned'}, ${design.blocks} instance pair${design.blocks > 1 ? 's' : ''} per model (\`--blocks ${design.blocks}\`${design.rotated ? ' `--rotate`: all at once, the pairs dealt out among them in turn' : ''}), every model, default pairs and slices) against this same commit (\`BASE=HEAD\`).`,
     "At level 0 nothing differs, so a \"regressed\" is a false alarm. At level L this checkout's model servers run the built-in handler slowed by L% of the CPU one echo request costs",
     "(event-loop's server CPU per held echo request, measured at the start of each run; `bench/handlers/slowed.ts` via `--slowdown-us`). Levels are interleaved run by run.",
     '',
@@ -150,7 +155,8 @@ async function main(): Promise<number> {
       .option('budget', { type: 'number', default: 170, describe: 'minutes: no new run starts after this' })
       .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' })
       .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same design are counted together" })
-      .option('blocks', { type: 'number', default: 3, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" }),
+      .option('blocks', { type: 'number', default: 3, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" })
+      .option('rotate', { type: 'boolean', default: false, describe: "bench-ci's --rotate: the instance pairs of a model run at once, the pairs dealt out among them in turn" }),
     'bench-ci-sensitivity',
   );
   if (!args) return 2;
@@ -162,7 +168,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const all = load();
   const pinned = args.pin;
-  const design: Design = { pinned, blocks: args.blocks };
+  const design: Design = { pinned, blocks: args.blocks, rotated: args.rotate && args.blocks > 1 };
   const runs = ofDesign(all, design);
   const sha = git(['rev-parse', 'HEAD']);
   for (;;) {
@@ -179,7 +185,7 @@ async function main(): Promise<number> {
     const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
     console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
-    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), ...(args.models ? ['--models', args.models] : [])]);
+    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), ...(design.rotated ? ['--rotate'] : []), ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
     let judged = 0;
@@ -198,7 +204,7 @@ async function main(): Promise<number> {
       /* no report: counted by its exit code */
     }
     rmSync(out, { recursive: true, force: true });
-    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, instanceRows };
+    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, rotated: design.rotated, instanceRows };
     runs.push(run);
     all.push(run);
     writeFileSync(JSON_OUT, `${JSON.stringify(all, null, 2)}\n`);

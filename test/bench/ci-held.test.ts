@@ -42,7 +42,7 @@ describe('sensitivity report', () => {
   const run = (level: number, exitCode: number, flagged: string[] = [], pinned = true, blocks = 6): SensitivityRun => ({
     at: '2026-12-02T03:00:00.000Z', commit: 'abcdef0123', level, echoCpuUs: 14, slowdownUs: (14 * level) / 100, exitCode, flagged, seeing10: 20, judged: 24, medianMde: 0.07, wallS: 540, pinned, blocks,
   });
-  const design = { pinned: true, blocks: 6 };
+  const design = { pinned: true, blocks: 6, rotated: false };
   it('counts flagged runs per level, names false alarms and misses, leaves harness failures out of the flagged count', () => {
     const md = renderReport([run(0, 0), run(0, 1, ['event-loop echo.cpu']), run(10, 1), run(10, 0), run(10, 3), run(25, 1)], [0, 10, 25, 50], design);
     expect(md).toContain('| 0 (same commit) | 2 | **1 of 2** |');
@@ -60,6 +60,13 @@ describe('sensitivity report', () => {
     expect(md).toContain('| 0 (same commit) | 1 | **0 of 1** |');
     expect(md).not.toContain('False alarms');
     expect(md).toContain('2 earlier run(s) of other designs are kept in the json and not counted here: 1 of unpinned, 1 instance pair per model; 1 of pinned, 1 instance pair per model.');
-    expect(renderReport([unpinned, oneInstance, run(0, 0)], [0], { pinned: true, blocks: 1 })).toContain('| 0 (same commit) | 1 | **1 of 1** |');
+    expect(renderReport([unpinned, oneInstance, run(0, 0)], [0], { pinned: true, blocks: 1, rotated: false })).toContain('| 0 (same commit) | 1 | **1 of 1** |');
+  });
+  it('keeps rotated instance pairs apart from sequential ones', () => {
+    const rotated = { ...run(0, 1, ['offload echo.cpu']), rotated: true };
+    const md = renderReport([rotated, run(0, 0)], [0], design);
+    expect(md).toContain('| 0 (same commit) | 1 | **0 of 1** |');
+    expect(md).toContain('1 of pinned, 6 instance pairs per model in rotation');
+    expect(renderReport([rotated, run(0, 0)], [0], { ...design, rotated: true })).toContain('| 0 (same commit) | 1 | **1 of 1** |');
   });
 });
