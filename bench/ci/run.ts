@@ -385,7 +385,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
   const lines = ['# CI performance-regression report', ''];
   const overrides = Object.entries(perMetric).map(([k, v]) => `${k} ${pct(v)}`);
   if (mode.kind === 'paired') {
-    if (current.settings.design !== 'held') lines.push(`- **Mode: paired A/B, fresh-server cells.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine, a fresh server per cell; each round gives one ratio this ÷ base per metric. (\`--design held\` is far more sensitive: results/ci-sensitivity.md.)`);
+    if (current.settings.design !== 'held') lines.push(`- **Mode: paired A/B, fresh-server cells.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout ran side by side in the same interleaved rounds on this machine, a fresh server per cell; each round gives one ratio this ÷ base per metric. (The default, \`--design held\`, is far more sensitive: results/ci-sensitivity.md.)`);
     else lines.push(
       `- **Mode: paired A/B, held servers.** The base commit \`${mode.base.short}\` (built in a git worktree with its own \`npm ci\`) and this checkout each ran ${(current.settings.blocks ?? 1) > 1 ? `${current.settings.blocks} servers per model, ${current.settings.rotated ? 'all at once, the pairs dealt out among them in turn' : 'one after another'} (an instance pair: a fresh server of each, side by side)` : 'one server per model, side by side'} on this machine, their connections held open; the load alternated between them in ${current.settings.durationMs} ms slices (A B, B A, …), ${current.settings.rounds} pairs per model and workload, each pair one ratio this ÷ base. Server CPU is the whole tree's on-CPU time (schedstat, ns) over the slice ÷ its requests.`,
     );
@@ -427,7 +427,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
   if (current.failures.length) {
     lines.push('', '## Cells that failed', '', ...current.failures.map((f) => `- ${f}`));
   }
-  lines.push('', `Medians over ${current.settings.design === 'held' ? 'slices' : 'rounds'}. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}${current.settings.design === 'held' ? ' BENCH_CI_ARGS="--design held"' : ''}\`.`, '');
+  lines.push('', `Medians over ${current.settings.design === 'held' ? 'slices' : 'rounds'}. Raw samples: results/ci-latest.json. Reproduce: \`make bench-ci${mode.kind === 'paired' ? ` BASE=${mode.base.short}` : ' BASE=none'}${current.settings.design === 'held' ? (current.settings.rotated ? '' : ' BENCH_CI_ARGS="--no-rotate"') : mode.kind === 'paired' ? ' BENCH_CI_ARGS="--design cells"' : ''}\`.`, '');
   return lines.join('\n');
 }
 
@@ -446,14 +446,14 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .usage('$0 [options]\n\nShort interleaved benchmark rounds compared with results/baseline.json (make bench-ci).')
       .option('design', {
         choices: ['cells', 'held'] as const,
-        default: 'cells' as 'cells' | 'held',
+        default: 'held' as 'cells' | 'held',
         describe:
-          'paired A/B design. cells: a fresh server per cell, base and this checkout back to back in interleaved rounds. held: both servers up side by side, connections held, load alternating in slices (bench/ci/held.ts; far more sensitive, see results/ci-sensitivity.md). The committed-baseline mode always uses cells',
+          'paired A/B design. held (default): both servers up side by side, connections held, load alternating in slices (bench/ci/held.ts; same commit, event-loop echo could see 5% held against 44–98% with cells: results/ci-sensitivity.md). cells: a fresh server per cell, base and this checkout back to back in interleaved rounds. The committed-baseline mode always uses cells',
       })
       .option('pin', { type: 'boolean', default: true, describe: 'held design: both servers on the server CPUs and the load on the client CPUs (make bench\'s default placement); --no-pin lets the scheduler place them (same-commit A/A, 3 runs each, event-loop/thread/process-pool: 20 of 36 rows could see 10% pinned, 15 of 36 unpinned)' })
       .option('pairs', { type: 'number', default: 12, describe: 'paired A/B: pairs of slices per model and workload (base and this checkout alternating)' })
-      .option('blocks', { type: 'number', default: 3, describe: 'held design: fresh pairs of server processes per model, one after another, the pairs split over them; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts). Same commit, 12 pairs: 6 instance pairs left 6 of 24 rows able to see 10% (fresh servers every 2 pairs: their ramp is measured), 3 keep most of them' })
-      .option('rotate', { type: 'boolean', default: false, describe: 'held design: start every instance pair of a model at once and deal the pairs out round-robin, instead of one instance pair after another: no slice then measures a server that has just started' })
+      .option('blocks', { type: 'number', default: 3, describe: 'held design: fresh pairs of server processes per model, the pairs dealt out among them (--rotate) or split over them one after another; a row whose instance pairs disagree (ANOVA p < 0.05) is judged on them, not on its slices (bench/ci/paired.ts). Same commit, 12 pairs: 6 instance pairs left 6 of 24 rows able to see 10% (fresh servers every 2 pairs: their ramp is measured), 3 keep most of them' })
+      .option('rotate', { type: 'boolean', default: true, describe: 'held design: start every instance pair of a model at once and deal the pairs out round-robin (--no-rotate: one instance pair after another, so the first slices of each measure a server that has just started)' })
       .option('slice', { type: 'number', default: 1, describe: 'paired A/B: seconds per slice' })
       .option('rounds', { type: 'number', default: 5, describe: 'committed-baseline mode: interleaved rounds of fresh-server cells (≥ 4 for the test to be able to reach p < 0.05)' })
       .option('duration', { type: 'number', default: 1.5, describe: 'committed-baseline mode: measured seconds per cell' })

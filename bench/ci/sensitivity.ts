@@ -156,7 +156,7 @@ async function main(): Promise<number> {
       .option('models', { type: 'string', describe: 'passed to bench-ci (default: every model)' })
       .option('pin', { type: 'boolean', default: true, describe: "bench-ci's --pin: servers and load pinned apart; only runs of the same design are counted together" })
       .option('blocks', { type: 'number', default: 3, describe: "bench-ci's --blocks: fresh instance pairs per model; only runs of the same design are counted together" })
-      .option('rotate', { type: 'boolean', default: false, describe: "bench-ci's --rotate: the instance pairs of a model run at once, the pairs dealt out among them in turn" }),
+      .option('rotate', { type: 'boolean', default: true, describe: "bench-ci's --rotate (its default): the instance pairs of a model run at once, the pairs dealt out among them in turn; --no-rotate: one after another" }),
     'bench-ci-sensitivity',
   );
   if (!args) return 2;
@@ -185,7 +185,7 @@ async function main(): Promise<number> {
     const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
     console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
-    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), ...(design.rotated ? ['--rotate'] : []), ...(args.models ? ['--models', args.models] : [])]);
+    const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), design.rotated ? '--rotate' : '--no-rotate', ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
     let judged = 0;
