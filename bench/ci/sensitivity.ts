@@ -124,15 +124,18 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
     '| level | runs | flagged | CPU per echo request (µs) | slowdown (µs) | rows that could see 10% (median) | median MDE | minutes per run |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
-  for (const level of levels) {
+  // Every level asked for now or run before: a run of fewer levels keeps the others' rows.
+  const shown = [...new Set([...levels, ...runs.map((r) => r.level)])].sort((a, b) => a - b);
+  const label = (level: number) => (level === 0 ? '0 (same commit)' : `+${level}%`);
+  for (const level of shown) {
     const rs = runs.filter((r) => r.level === level);
     if (!rs.length) {
-      lines.push(`| ${level}% | 0 | — | | | | | |`);
+      lines.push(`| ${label(level)} | 0 | — | | | | | |`);
       continue;
     }
     const flagged = rs.filter((r) => r.exitCode === 1).length;
     lines.push(
-      `| ${level === 0 ? '0 (same commit)' : `+${level}%`} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.slowdownUs)).toFixed(2)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
+      `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.slowdownUs)).toFixed(2)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
     );
   }
   const alarms = runs.filter((r) => r.level === 0 && r.exitCode === 1);

@@ -48,10 +48,15 @@ describe('sensitivity report', () => {
     expect(md).toContain('| 0 (same commit) | 2 | **1 of 2** |');
     expect(md).toContain('| +10% | 3 | **1 of 3** |');
     expect(md).toContain('| +25% | 1 | **1 of 1** |');
-    expect(md).toContain('| 50% | 0 | — |');
+    expect(md).toContain('| +50% | 0 | — |');
     expect(md).toMatch(/False alarms.*event-loop echo\.cpu/);
     expect(md).toMatch(/Missed.*\+10%/);
     expect(md).toContain('harness failed');
+  });
+  it('keeps the rows of levels run before when a run asks for fewer, in level order', () => {
+    const md = renderReport([run(50, 1), run(0, 0), run(5, 0)], [0], design);
+    const rows = md.split('\n').filter((l) => /^\| (0 \(same|\+)/.test(l)).map((l) => l.split('|')[1]!.trim());
+    expect(rows).toEqual(['0 (same commit)', '+5%', '+50%']);
   });
   it('counts only the runs of the design measured now (placement and instance pairs), and says which others it left out', () => {
     const unpinned = { ...run(0, 1, ['thread work.tput'], false), pinned: undefined, blocks: undefined }; // the first runs had neither field
