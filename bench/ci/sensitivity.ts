@@ -24,6 +24,8 @@ import { parseOrUsage, runMain } from '../cli-args.ts';
 import { git } from '../git.ts';
 import { median } from './stats.ts';
 import { HeldSide } from './held.ts';
+import { checkSlowdownPinned } from '../handlers/slowed-check.ts';
+import { DEFAULT_PLACEMENT } from '../placement.ts';
 import { main as benchCi, TARGET_EFFECT } from './run.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,7 +39,16 @@ export interface SensitivityRun {
   level: number;
   /** event-loop's server CPU per held echo request at the start of this run (µs). */
   echoCpuUs: number;
+  /** What bench-ci was asked for (--slowdown-us). */
   slowdownUs: number;
+  /** The extra CPU per request the level wants: level% of echoCpuUs (absent in the first runs: = slowdownUs). */
+  targetUs?: number;
+  /**
+   * The extra CPU per request slowdownUs really costs, measured by bench/handlers/slowed-check.ts
+   * on the servers' CPU (absent in the first runs, which asked for the target itself and got
+   * its busy wait's overshoot on top, ≈ 0.1–0.2 µs).
+   */
+  measuredUs?: number;
   /** bench-ci's exit code: 1 = it flagged a regression. */
   exitCode: number;
   /** The rows it flagged ("model metric change"). */
@@ -102,6 +113,18 @@ function otherDesigns(all: SensitivityRun[], design: Design): string {
   return [...counts].map(([d, n]) => `${n} of ${d}`).join('; ');
 }
 
+const measuredOf = (rs: SensitivityRun[]) => rs.filter((r) => r.measuredUs !== undefined || r.level === 0);
+const partly = (rs: SensitivityRun[]) => (measuredOf(rs).length < rs.length ? ` (${measuredOf(rs).length} of ${rs.length} runs)` : '');
+/** Median measured extra CPU per request over the runs that measured it ("—" if none did). */
+function measuredCell(rs: SensitivityRun[]): string {
+  const m = measuredOf(rs);
+  return m.length ? `${median(m.map((r) => r.measuredUs ?? 0)).toFixed(2)}${partly(rs)}` : 'not measured';
+}
+function measuredShare(rs: SensitivityRun[]): string {
+  const m = measuredOf(rs);
+  return m.length ? `${median(m.map((r) => ((r.measuredUs ?? 0) / r.echoCpuUs) * 100)).toFixed(1)}%${partly(rs)}` : '—';
+}
+
 export function renderReport(all: SensitivityRun[], levels: number[], design: Design): string {
   const runs = ofDesign(all, design);
   const { pinned } = design;
@@ -121,8 +144,10 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
     '- **Goal:** 0 of 10 same-commit runs flagged; ≥ 9 of 10 flag 10%; 10 of 10 flag 25%.',
     ...(others ? [`- ${others} earlier run(s) of other designs are kept in the json and not counted here: ${otherDesigns(all, design)}.`] : []),
     '',
-    '| level | runs | flagged | CPU per echo request (µs) | slowdown (µs) | rows that could see 10% (median) | median MDE | minutes per run |',
-    '|--:|--:|--:|--:|--:|--:|--:|--:|',
+    "- **The slowdown's real size:** slowed.ts's busy wait reads the clock until the time asked for has passed, so it overshoots by the clock reads (≈ 0.1–0.2 µs here, 1–2 points of a level). Each run now measures that with `bench/handlers/slowed-check.ts` on the servers' CPU (slowed against built-in handler, same process, CPU per call), asks for the target less the overshoot, and records what that costs (*measured*). Runs without a measurement asked for the target itself, so they were slowed by about that overshoot more than their level says. At level 0 the built-in handler runs unwrapped; the wrapper with nothing to wait costs ≈ 0.005 µs a call (`node bench/handlers/slowed-check.ts --us 0`).",
+    '',
+    '| level | runs | flagged | CPU per echo request (µs) | slowdown target (µs) | measured (µs) | measured, % of echo CPU | rows that could see 10% (median) | median MDE | minutes per run |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   // Every level asked for now or run before: a run of fewer levels keeps the others' rows.
   const shown = [...new Set([...levels, ...runs.map((r) => r.level)])].sort((a, b) => a - b);
@@ -130,12 +155,12 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
   for (const level of shown) {
     const rs = runs.filter((r) => r.level === level);
     if (!rs.length) {
-      lines.push(`| ${label(level)} | 0 | — | | | | | |`);
+      lines.push(`| ${label(level)} | 0 | — | | | | | | | |`);
       continue;
     }
     const flagged = rs.filter((r) => r.exitCode === 1).length;
     lines.push(
-      `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.slowdownUs)).toFixed(2)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
+      `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.targetUs ?? r.slowdownUs)).toFixed(2)} | ${measuredCell(rs)} | ${measuredShare(rs)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
     );
   }
   const alarms = runs.filter((r) => r.level === 0 && r.exitCode === 1);
@@ -146,6 +171,18 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
   if (errs.length) lines.push('', `**Runs where the harness failed** (exit ≠ 0/1, not counted as flagged): ${errs.length}`);
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The --slowdown-us that really adds `targetUs` per request: slowed.ts's busy wait overshoots
+ * by its clock reads, so ask for the target less the overshoot measured at the target, then
+ * measure what that asks for costs (recorded: the level's real size, not its nominal one).
+ */
+function aimSlowdown(targetUs: number, cpus: string | undefined): { targetUs: number; slowdownUs: number; measuredUs: number } {
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  const overshoot = checkSlowdownPinned(round2(targetUs), cpus).extraUs - round2(targetUs);
+  const slowdownUs = round2(Math.max(0.01, targetUs - Math.max(0, overshoot)));
+  return { targetUs: round2(targetUs), slowdownUs, measuredUs: checkSlowdownPinned(slowdownUs, cpus).extraUs };
 }
 
 async function main(): Promise<number> {
@@ -185,9 +222,9 @@ async function main(): Promise<number> {
     const level = wanted.reduce((a, l) => (runs.filter((r) => r.level === l).length < runs.filter((r) => r.level === a).length ? l : a));
     const t0 = Date.now();
     const echoCpuUs = await calibrate(pinned);
-    const slowdownUs = Math.round(((echoCpuUs * level) / 100) * 100) / 100;
+    const { targetUs, slowdownUs, measuredUs } = level > 0 ? aimSlowdown((echoCpuUs * level) / 100, pinned ? DEFAULT_PLACEMENT.server : undefined) : { targetUs: 0, slowdownUs: 0, measuredUs: 0 };
     const out = mkdtempSync(path.join(os.tmpdir(), 'sb-sens-'));
-    console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → --slowdown-us ${slowdownUs}`);
+    console.error(`bench-ci-sensitivity: level ${level}% (run ${runs.filter((r) => r.level === level).length + 1}/${args.runs}): echo CPU ${echoCpuUs.toFixed(2)} µs → target ${targetUs.toFixed(2)} µs: --slowdown-us ${slowdownUs} (measured ${measuredUs.toFixed(2)} µs)`);
     const exitCode = await benchCi(['--base', 'HEAD', '--design', 'held', '--out', out, '--slowdown-us', String(slowdownUs), pinned ? '--pin' : '--no-pin', '--blocks', String(args.blocks), design.rotated ? '--rotate' : '--no-rotate', ...(args.models ? ['--models', args.models] : [])]);
     let flagged: string[] = [];
     let seeing10 = 0;
@@ -207,7 +244,7 @@ async function main(): Promise<number> {
       /* no report: counted by its exit code */
     }
     rmSync(out, { recursive: true, force: true });
-    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, rotated: design.rotated, instanceRows };
+    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, targetUs, measuredUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, rotated: design.rotated, instanceRows };
     runs.push(run);
     all.push(run);
     writeFileSync(JSON_OUT, `${JSON.stringify(all, null, 2)}\n`);

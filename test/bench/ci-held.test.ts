@@ -58,6 +58,14 @@ describe('sensitivity report', () => {
     const rows = md.split('\n').filter((l) => /^\| (0 \(same|\+)/.test(l)).map((l) => l.split('|')[1]!.trim());
     expect(rows).toEqual(['0 (same commit)', '+5%', '+50%']);
   });
+  it('shows the target and the measured slowdown, and says how many runs measured it', () => {
+    const aimed = (us: number): SensitivityRun => ({ ...run(10, 1), slowdownUs: 1.3, targetUs: 1.4, measuredUs: us });
+    const md = renderReport([aimed(1.4), aimed(1.42), run(10, 1)], [10], design);
+    // targets 1.4, 1.4 and (an older run: target = what it asked) 1.4; measured in two runs, median 1.41
+    expect(md).toContain('| +10% | 3 | **3 of 3** | 14.0 | 1.40 | 1.41 (2 of 3 runs) | 10.1% (2 of 3 runs) |');
+    expect(renderReport([run(25, 1)], [25], design)).toContain('| 3.50 | not measured | — |');
+    expect(renderReport([aimed(1.4)], [10], design)).toContain('| 1.40 | 1.40 | 10.0% |');
+  });
   it('counts only the runs of the design measured now (placement and instance pairs), and says which others it left out', () => {
     const unpinned = { ...run(0, 1, ['thread work.tput'], false), pinned: undefined, blocks: undefined }; // the first runs had neither field
     const oneInstance = { ...run(0, 1, ['event-loop work.tput']), blocks: undefined }; // pinned, before --blocks
