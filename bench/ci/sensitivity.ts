@@ -67,6 +67,33 @@ export interface SensitivityRun {
   rotated?: boolean;
   /** Rows judged on their instance pairs because those disagreed ("instances differ"). */
   instanceRows?: number;
+  /** Every judged row of the run's report: what the gate saw, flagged or not (absent in older runs). */
+  rows?: SeenRow[];
+}
+
+/** One judged row of a bench-ci report, as the sensitivity proof keeps it. */
+export interface SeenRow {
+  /** "model metric", as in `flagged`. */
+  row: string;
+  /** Head ÷ base − 1 as the report prints it (fraction): + is more CPU per request, − fewer requests/s. */
+  change: number;
+  p: number;
+  mde: number;
+  verdict: string;
+}
+
+/** The judged rows of a bench-ci report (ci-report.md): rows without figures are left out. */
+export function parseRows(report: string): SeenRow[] {
+  const out: SeenRow[] = [];
+  for (const l of report.split('\n')) {
+    if (!/^\| [a-z-]+ \| /.test(l) || l.startsWith('| model |')) continue;
+    const c = l.split('|').map((x) => x.trim());
+    const change = /^([+−-]?[\d.]+)%$/.exec(c[5] ?? '');
+    const mde = /^([\d.]+)%$/.exec(c[9] ?? '');
+    if (!change) continue;
+    out.push({ row: `${c[1]} ${c[2]}`, change: Number(change[1]!.replace('−', '-')) / 100, p: Number(c[7]), mde: mde ? Number(mde[1]) / 100 : Infinity, verdict: (c[10] ?? '').replace(/\*\*/g, '').replace(/ \(.*$/, '') });
+  }
+  return out;
 }
 
 /** Which design a run measured: only runs of one design are counted together. */
@@ -125,6 +152,29 @@ function measuredShare(rs: SensitivityRun[]): string {
   return m.length ? `${median(m.map((r) => ((r.measuredUs ?? 0) / r.echoCpuUs) * 100)).toFixed(1)}%${partly(rs)}` : '—';
 }
 
+/**
+ * What the gate saw: the median change of each model's echo CPU row per level, over the runs
+ * that kept their rows — does a slowdown of L% show as L% where it is added? (Under the pools
+ * and offload the request's CPU also holds the hand-off, so the same µs is a smaller share.)
+ */
+function seenTable(runs: SensitivityRun[], levels: number[], label: (l: number) => string): string[] {
+  const metric = 'echo-64B c=32 server CPU per request (held connections)';
+  const kept = runs.filter((r) => r.rows?.length);
+  if (!kept.length) return [];
+  const models = [...new Set(kept.flatMap((r) => r.rows!.filter((x) => x.row.endsWith(metric)).map((x) => x.row.slice(0, -metric.length - 1))))];
+  const lines = ['', `**What the gate saw** — median change of \`${metric}\` per model over the runs that kept their rows (measured slowdown ÷ that model's CPU per request is what it could show):`, '', `| level | runs | ${models.join(' | ')} |`, `|--:|--:|${models.map(() => '--:|').join('')}`];
+  for (const level of levels) {
+    const rs = kept.filter((r) => r.level === level);
+    if (!rs.length) continue;
+    const cell = (m: string) => {
+      const xs = rs.flatMap((r) => r.rows!.filter((x) => x.row === `${m} ${metric}`).map((x) => x.change));
+      return xs.length ? `${median(xs) >= 0 ? '+' : ''}${(median(xs) * 100).toFixed(1)}%` : '—';
+    };
+    lines.push(`| ${label(level)} | ${rs.length} | ${models.map(cell).join(' | ')} |`);
+  }
+  return lines;
+}
+
 export function renderReport(all: SensitivityRun[], levels: number[], design: Design): string {
   const runs = ofDesign(all, design);
   const { pinned } = design;
@@ -163,6 +213,7 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
       `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.targetUs ?? r.slowdownUs)).toFixed(2)} | ${measuredCell(rs)} | ${measuredShare(rs)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
     );
   }
+  lines.push(...seenTable(runs, shown, label));
   const alarms = runs.filter((r) => r.level === 0 && r.exitCode === 1);
   if (alarms.length) lines.push('', '**False alarms** (level 0): ' + alarms.map((r) => `${r.at.slice(0, 16)}: ${r.flagged.join('; ')}`).join(' · '));
   const missed = runs.filter((r) => r.level > 0 && r.exitCode === 0);
@@ -231,6 +282,7 @@ async function main(): Promise<number> {
     let judged = 0;
     let medianMde = Infinity;
     let instanceRows = 0;
+    let seen: SeenRow[] = [];
     try {
       const report = readFileSync(path.join(out, 'ci-report.md'), 'utf8');
       const rows = report.split('\n').filter((l) => /^\| [a-z-]+ \| /.test(l) && !l.startsWith('| model |'));
@@ -239,12 +291,13 @@ async function main(): Promise<number> {
       seeing10 = mdes.filter((m) => m <= TARGET_EFFECT).length;
       medianMde = mdes.length ? median(mdes) : Infinity;
       instanceRows = rows.filter((l) => l.includes('instances differ')).length;
+      seen = parseRows(report);
       flagged = rows.filter((l) => l.includes('**regressed**')).map((l) => l.split('|').slice(1, 3).map((x) => x.trim()).join(' '));
     } catch {
       /* no report: counted by its exit code */
     }
     rmSync(out, { recursive: true, force: true });
-    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, targetUs, measuredUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, rotated: design.rotated, instanceRows };
+    const run: SensitivityRun = { at: new Date().toISOString(), commit: sha, level, echoCpuUs, slowdownUs, targetUs, measuredUs, exitCode, flagged, seeing10, judged, medianMde, wallS: Math.round((Date.now() - t0) / 1000), pinned, blocks: args.blocks, rotated: design.rotated, instanceRows, rows: seen };
     runs.push(run);
     all.push(run);
     writeFileSync(JSON_OUT, `${JSON.stringify(all, null, 2)}\n`);

@@ -3,7 +3,7 @@
 // closes a connection per request, and the sensitivity report counts flagged runs per level.
 import { describe, expect, it } from 'vitest';
 import { HeldSide, treeCpuNs } from '../../bench/ci/held.ts';
-import { renderReport, type SensitivityRun } from '../../bench/ci/sensitivity.ts';
+import { parseRows, renderReport, type SensitivityRun } from '../../bench/ci/sensitivity.ts';
 import { procStats } from '../../harness/proc-tree.ts';
 
 describe('held slices', () => {
@@ -65,6 +65,26 @@ describe('sensitivity report', () => {
     expect(md).toContain('| +10% | 3 | **3 of 3** | 14.0 | 1.40 | 1.41 (2 of 3 runs) | 10.1% (2 of 3 runs) |');
     expect(renderReport([run(25, 1)], [25], design)).toContain('| 3.50 | not measured | — |');
     expect(renderReport([aimed(1.4)], [10], design)).toContain('| 1.40 | 1.40 | 10.0% |');
+  });
+  it("keeps every judged row of a run's report, and shows per level the change each model's echo CPU row saw", () => {
+    const cpu = 'echo-64B c=32 server CPU per request (held connections)';
+    const report = [
+      '| model | metric | base | this | change | 95% interval | p | noise | MDE | verdict |',
+      '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+      `| event-loop | ${cpu} | 10.50 | 11.60 | +10.5% | +8.0% … +12.1% | 2.0e-4 | 2.0% | 3.1% | **regressed** |`,
+      '| event-loop | echo-64B c=32 requests/s | 50,000 | 47,000 | -6.0% | -9.0% … -3.0% | 0.020 | 4.0% | 12.0% | too noisy to say (cannot see 10%) |',
+      `| thread | ${cpu} | | | | | | | | failed in every round |`,
+    ].join('\n');
+    const rows = parseRows(report);
+    expect(rows).toEqual([
+      { row: `event-loop ${cpu}`, change: 0.105, p: 2e-4, mde: 0.031, verdict: 'regressed' },
+      { row: 'event-loop echo-64B c=32 requests/s', change: -0.06, p: 0.02, mde: 0.12, verdict: 'too noisy to say' },
+    ]);
+    const seen = (change: number): SensitivityRun => ({ ...run(10, 1), rows: [{ ...rows[0]!, change }] });
+    const md = renderReport([seen(0.1), seen(0.12), seen(0.08), run(10, 0), { ...run(0, 0), rows: [{ ...rows[0]!, change: -0.01 }] }], [0, 10], design);
+    expect(md).toContain('| level | runs | event-loop |');
+    expect(md).toContain('| 0 (same commit) | 1 | -1.0% |');
+    expect(md).toContain('| +10% | 3 | +10.0% |'); // the run without rows is not among them
   });
   it('counts only the runs of the design measured now (placement and instance pairs), and says which others it left out', () => {
     const unpinned = { ...run(0, 1, ['thread work.tput'], false), pinned: undefined, blocks: undefined }; // the first runs had neither field
