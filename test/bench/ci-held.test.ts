@@ -51,6 +51,10 @@ describe('sensitivity report', () => {
     expect(md).toContain('| +50% | 0 | — |');
     expect(md).toMatch(/False alarms.*event-loop echo\.cpu/);
     expect(md).toMatch(/Missed.*\+10%/);
+    expect(md).not.toContain('cannot explain');
+    const stray = renderReport([run(10, 1, ['thread work-1ms c=16 requests/s', 'event-loop echo-64B c=32 requests/s']), run(0, 0)], [0, 10], design);
+    expect(stray).toMatch(/cannot explain.*: \+10% at 2026-12-02T03:00: thread work-1ms c=16 requests\/s$/m);
+    expect(stray).not.toMatch(/cannot explain.*event-loop echo/);
     expect(md).toContain('harness failed');
   });
   it('keeps the rows of levels run before when a run asks for fewer, in level order', () => {
