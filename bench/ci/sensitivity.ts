@@ -80,6 +80,8 @@ export interface SeenRow {
   p: number;
   mde: number;
   verdict: string;
+  /** Judged on its instance pairs, which disagreed (the report's "instances differ"; absent in the first runs that kept rows). */
+  instancesDiffer?: boolean;
 }
 
 /** The judged rows of a bench-ci report (ci-report.md): rows without figures are left out. */
@@ -91,7 +93,7 @@ export function parseRows(report: string): SeenRow[] {
     const change = /^([+−-]?[\d.]+)%$/.exec(c[5] ?? '');
     const mde = /^([\d.]+)%$/.exec(c[9] ?? '');
     if (!change) continue;
-    out.push({ row: `${c[1]} ${c[2]}`, change: Number(change[1]!.replace('−', '-')) / 100, p: Number(c[7]), mde: mde ? Number(mde[1]) / 100 : Infinity, verdict: (c[10] ?? '').replace(/\*\*/g, '').replace(/ \(.*$/, '') });
+    out.push({ row: `${c[1]} ${c[2]}`, change: Number(change[1]!.replace('−', '-')) / 100, p: Number(c[7]), mde: mde ? Number(mde[1]) / 100 : Infinity, verdict: (c[10] ?? '').replace(/\*\*/g, '').replace(/ \(.*$/, ''), instancesDiffer: (c[10] ?? '').includes('instances differ') });
   }
   return out;
 }
@@ -290,15 +292,13 @@ async function main(): Promise<number> {
     let instanceRows = 0;
     let seen: SeenRow[] = [];
     try {
-      const report = readFileSync(path.join(out, 'ci-report.md'), 'utf8');
-      const rows = report.split('\n').filter((l) => /^\| [a-z-]+ \| /.test(l) && !l.startsWith('| model |'));
-      const mdes = rows.map((l) => /\| ([\d.]+)% \| [^|]*\|$/.exec(l)?.[1]).filter(Boolean).map((x) => Number(x) / 100);
+      seen = parseRows(readFileSync(path.join(out, 'ci-report.md'), 'utf8'));
+      const mdes = seen.map((x) => x.mde).filter(Number.isFinite);
       judged = mdes.length;
       seeing10 = mdes.filter((m) => m <= TARGET_EFFECT).length;
       medianMde = mdes.length ? median(mdes) : Infinity;
-      instanceRows = rows.filter((l) => l.includes('instances differ')).length;
-      seen = parseRows(report);
-      flagged = rows.filter((l) => l.includes('**regressed**')).map((l) => l.split('|').slice(1, 3).map((x) => x.trim()).join(' '));
+      instanceRows = seen.filter((x) => x.instancesDiffer).length;
+      flagged = seen.filter((x) => x.verdict === 'regressed').map((x) => x.row);
     } catch {
       /* no report: counted by its exit code */
     }

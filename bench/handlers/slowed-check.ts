@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { handle as builtin } from '../../src/shared/builtin-handler.ts';
 import type { Handler, HandlerContext } from '../../src/shared/handler.ts';
 import { Op } from '../../src/shared/protocol.ts';
+import { median } from '../ci/stats.ts';
 import { pinnedCommand } from '../placement.ts';
 import { slowedHandler } from './slowed.ts';
 
@@ -27,8 +28,6 @@ export interface SlowdownCheck {
   builtinNs: number;
   rounds: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** CPU per call (ns) of `calls` ECHO calls, after a warm-up that lets V8 optimise the loop. */
 function cpuPerCallNs(h: Handler, calls: number): number {

@@ -75,14 +75,14 @@ describe('sensitivity report', () => {
     const report = [
       '| model | metric | base | this | change | 95% interval | p | noise | MDE | verdict |',
       '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
-      `| event-loop | ${cpu} | 10.50 | 11.60 | +10.5% | +8.0% … +12.1% | 2.0e-4 | 2.0% | 3.1% | **regressed** |`,
+      `| event-loop | ${cpu} | 10.50 | 11.60 | +10.5% | +8.0% … +12.1% | 2.0e-4 | 2.0% | 3.1% | **regressed** (instances differ, ANOVA p=1.0e-3: judged on 3 instance pairs) |`,
       '| event-loop | echo-64B c=32 requests/s | 50,000 | 47,000 | -6.0% | -9.0% … -3.0% | 0.020 | 4.0% | 12.0% | too noisy to say (cannot see 10%) |',
       `| thread | ${cpu} | | | | | | | | failed in every round |`,
     ].join('\n');
     const rows = parseRows(report);
     expect(rows).toEqual([
-      { row: `event-loop ${cpu}`, change: 0.105, p: 2e-4, mde: 0.031, verdict: 'regressed' },
-      { row: 'event-loop echo-64B c=32 requests/s', change: -0.06, p: 0.02, mde: 0.12, verdict: 'too noisy to say' },
+      { row: `event-loop ${cpu}`, change: 0.105, p: 2e-4, mde: 0.031, verdict: 'regressed', instancesDiffer: true },
+      { row: 'event-loop echo-64B c=32 requests/s', change: -0.06, p: 0.02, mde: 0.12, verdict: 'too noisy to say', instancesDiffer: false },
     ]);
     const seen = (change: number): SensitivityRun => ({ ...run(10, 1), rows: [{ ...rows[0]!, change }] });
     const md = renderReport([seen(0.1), seen(0.12), seen(0.08), run(10, 0), { ...run(0, 0), rows: [{ ...rows[0]!, change: -0.01 }] }], [0, 10], design);
