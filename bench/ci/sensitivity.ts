@@ -26,7 +26,7 @@ import { median } from './stats.ts';
 import { HeldSide } from './held.ts';
 import { checkSlowdownPinned } from '../handlers/slowed-check.ts';
 import { DEFAULT_PLACEMENT } from '../placement.ts';
-import { main as benchCi, TARGET_EFFECT } from './run.ts';
+import { main as benchCi, HELD_METRICS, TARGET_EFFECT } from './run.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const JSON_OUT = path.join(ROOT, 'results/ci-sensitivity.json');
@@ -146,14 +146,10 @@ function otherDesigns(all: SensitivityRun[], design: Design): string {
 export const unmovable = (row: string) => row.includes(' work-1ms ');
 const measuredOf = (rs: SensitivityRun[]) => rs.filter((r) => r.measuredUs !== undefined || r.level === 0);
 const partly = (rs: SensitivityRun[]) => (measuredOf(rs).length < rs.length ? ` (${measuredOf(rs).length} of ${rs.length} runs)` : '');
-/** Median measured extra CPU per request over the runs that measured it ("—" if none did). */
-function measuredCell(rs: SensitivityRun[]): string {
+/** Median of `f` over the runs that measured their slowdown, noting how many did ("—" if none). */
+function measuredCell(rs: SensitivityRun[], f: (r: SensitivityRun) => number, digits: number, unit = '', none = '—'): string {
   const m = measuredOf(rs);
-  return m.length ? `${median(m.map((r) => r.measuredUs ?? 0)).toFixed(2)}${partly(rs)}` : 'not measured';
-}
-function measuredShare(rs: SensitivityRun[]): string {
-  const m = measuredOf(rs);
-  return m.length ? `${median(m.map((r) => ((r.measuredUs ?? 0) / r.echoCpuUs) * 100)).toFixed(1)}%${partly(rs)}` : '—';
+  return m.length ? `${median(m.map(f)).toFixed(digits)}${unit}${partly(rs)}` : none;
 }
 
 /**
@@ -162,7 +158,7 @@ function measuredShare(rs: SensitivityRun[]): string {
  * and offload the request's CPU also holds the hand-off, so the same µs is a smaller share.)
  */
 function seenTable(runs: SensitivityRun[], levels: number[], label: (l: number) => string): string[] {
-  const metric = 'echo-64B c=32 server CPU per request (held connections)';
+  const metric = HELD_METRICS.find((m) => m.key === 'echo.cpu')!.label;
   const kept = runs.filter((r) => r.rows?.length);
   if (!kept.length) return [];
   const models = [...new Set(kept.flatMap((r) => r.rows!.filter((x) => x.row.endsWith(metric)).map((x) => x.row.slice(0, -metric.length - 1))))];
@@ -214,7 +210,7 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
     }
     const flagged = rs.filter((r) => r.exitCode === 1).length;
     lines.push(
-      `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.targetUs ?? r.slowdownUs)).toFixed(2)} | ${measuredCell(rs)} | ${measuredShare(rs)} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
+      `| ${label(level)} | ${rs.length} | **${flagged} of ${rs.length}** | ${median(rs.map((r) => r.echoCpuUs)).toFixed(1)} | ${median(rs.map((r) => r.targetUs ?? r.slowdownUs)).toFixed(2)} | ${measuredCell(rs, (r) => r.measuredUs ?? 0, 2, '', 'not measured')} | ${measuredCell(rs, (r) => ((r.measuredUs ?? 0) / r.echoCpuUs) * 100, 1, '%')} | ${median(rs.map((r) => r.seeing10))} of ${median(rs.map((r) => r.judged))} | ${(median(rs.map((r) => r.medianMde)) * 100).toFixed(1)}% | ${(median(rs.map((r) => r.wallS)) / 60).toFixed(1)} |`,
     );
   }
   lines.push(...seenTable(runs, shown, label));

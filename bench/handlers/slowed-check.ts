@@ -16,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { handle as builtin } from '../../src/shared/builtin-handler.ts';
 import type { Handler, HandlerContext } from '../../src/shared/handler.ts';
 import { Op } from '../../src/shared/protocol.ts';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { parseOrUsage, runMain } from '../cli-args.ts';
 import { median } from '../ci/stats.ts';
 import { pinnedCommand } from '../placement.ts';
 import { slowedHandler } from './slowed.ts';
@@ -62,21 +65,23 @@ export function checkSlowdownPinned(us: number, cpus: string | undefined): Slowd
   return JSON.parse(out.trim().split('\n').at(-1)!) as SlowdownCheck;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { parseArgs } = await import('node:util');
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { us: { type: 'string' }, rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '200000' } } }));
-  } catch (e) {
-    console.error(`slowed-check: ${(e as Error).message}`);
-    process.exit(2);
-  }
-  const us = Number(values.us);
-  const rounds = Number(values.rounds);
-  const calls = Number(values.calls);
-  if (values.us === undefined || !(us >= 0) || !(rounds >= 1) || !(calls >= 1000)) {
-    console.error('usage: slowed-check --us N (µs ≥ 0) [--rounds ≥ 1] [--calls ≥ 1000]');
-    process.exit(2);
-  }
-  console.log(JSON.stringify(await checkSlowdown(us, Math.round(rounds), Math.round(calls))));
+async function main(): Promise<number> {
+  const args = await parseOrUsage(
+    yargs(hideBin(process.argv))
+      .scriptName('slowed-check')
+      .usage('$0 --us N\n\nThe extra CPU per call bench/handlers/slowed.ts?us=N really adds over the built-in handler (one JSON line).')
+      .option('us', { type: 'number', demandOption: true, describe: 'microseconds of busy work asked for (≥ 0)' })
+      .option('rounds', { type: 'number', default: 7, describe: 'interleaved rounds (built-in, slowed) whose median is reported' })
+      .option('calls', { type: 'number', default: 200_000, describe: 'calls per measurement at most (fewer when each is long: ≈ 0.2 s each)' })
+      .check((a) => {
+        if (!(a.us >= 0 && a.rounds >= 1 && a.calls >= 1000)) throw new Error('need --us N ≥ 0 (µs), --rounds ≥ 1, --calls ≥ 1000');
+        return true;
+      }),
+    'slowed-check',
+  );
+  if (!args) return 2;
+  console.log(JSON.stringify(await checkSlowdown(args.us, Math.round(args.rounds), Math.round(args.calls))));
+  return 0;
 }
+
+if (import.meta.main) await runMain(main, 'slowed-check: failed');
