@@ -4,7 +4,7 @@ declare module 'jstat' {
   const jstat: {
     jStat: {
       studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
-      normal: { inv(p: number, mean: number, sd: number): number };
+      normal: { inv(p: number, mean: number, sd: number): number; cdf(x: number, mean: number, sd: number): number };
       centralF: { cdf(x: number, df1: number, df2: number): number };
     };
   };

@@ -56,6 +56,9 @@ export interface PairedComparison {
   noise: number;
   /** Smallest change this run could have flagged (relative, ≥ minEffect); Infinity with < 3 pairs. */
   mde: number;
+  /** Standard error of the mean log ratio of the test's unit (pairs, or instance pairs), and its degrees of freedom: what poolRows needs. */
+  se: number;
+  dof: number;
   verdict: Verdict;
   /** With blocks: how many, the ANOVA p of a block effect, and whether the row was judged on block means. */
   instances?: { blocks: number; p: number; byBlock: boolean };
@@ -120,7 +123,7 @@ export function comparePaired(pairs: readonly (readonly [number, number])[], opt
   const sd = sdOf(logs);
   const change = Math.exp(m) - 1;
   if (n < 3 || !Number.isFinite(sd)) {
-    return { n, baseMedian, headMedian, change, interval: [-Infinity, Infinity], p: 1, noise, mde: Infinity, verdict: 'too noisy to say', instances };
+    return { n, baseMedian, headMedian, change, interval: [-Infinity, Infinity], p: 1, noise, mde: Infinity, se: Infinity, dof: Math.max(0, n - 1), verdict: 'too noisy to say', instances };
   }
   const se = sd / Math.sqrt(n);
   const dof = n - 1;
@@ -131,13 +134,21 @@ export function comparePaired(pairs: readonly (readonly [number, number])[], opt
   const interval: [number, number] = [Math.exp(m - half) - 1, Math.exp(m + half) - 1];
   const detect = (jStat.studentt.inv(1 - alpha / 2, dof) + jStat.studentt.inv(power, dof)) * se;
   const mde = Math.max(minEffect, Math.exp(detect) - 1);
-  const worse = options.direction === 'higher-is-better' ? -change : change;
-  let verdict: Verdict;
-  if (p < alpha && worse >= minEffect) verdict = 'regressed';
-  else if (p < alpha && -worse >= minEffect) verdict = 'improved';
-  else if (interval[0] > -minEffect && interval[1] < minEffect) verdict = 'unchanged';
-  else verdict = 'too noisy to say';
-  return { n, baseMedian, headMedian, change, interval, p, noise, mde, verdict, instances };
+  const verdict = verdictOf({ change, interval, p }, { direction: options.direction, alpha, minEffect });
+  return { n, baseMedian, headMedian, change, interval, p, noise, mde, se, dof, verdict, instances };
+}
+
+/**
+ * The rule, for any test of a change: significant at `alpha` (already split over the rows) and
+ * at least `minEffect` in the bad direction is a regression; an interval inside ±minEffect is
+ * "unchanged"; anything else cannot be told from noise.
+ */
+export function verdictOf(x: { change: number; interval: [number, number]; p: number }, o: { direction: Direction; alpha: number; minEffect: number }): Verdict {
+  const worse = o.direction === 'higher-is-better' ? -x.change : x.change;
+  if (x.p < o.alpha && worse >= o.minEffect) return 'regressed';
+  if (x.p < o.alpha && -worse >= o.minEffect) return 'improved';
+  if (x.interval[0] > -o.minEffect && x.interval[1] < o.minEffect) return 'unchanged';
+  return 'too noisy to say';
 }
 
 /**

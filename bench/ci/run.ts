@@ -36,6 +36,7 @@ import { slowedHandler } from '../handlers/slowed.ts';
 import { findWorkload } from '../workloads.ts';
 import { buildBase, type BaseBuild } from './base.ts';
 import { BLOCK_ALPHA, comparePaired, unpairedMde, type PairedComparison } from './paired.ts';
+import { poolRows, type PoolInput } from './pooled.ts';
 import { DEFAULT_PLACEMENT, tasksetAvailable } from '../placement.ts';
 import { HELD_WORKLOADS, HeldSide, type SliceFigures } from './held.ts';
 import { compare, type Direction } from './stats.ts';
@@ -319,12 +320,17 @@ function runIdentity(): Pick<CiRun, 'schema' | 'createdAt' | 'commit' | 'machine
 }
 
 /** One row's figures, whichever mode made them: the paired comparison's, with neutral names for the two sides. */
-export type RowFigures = Omit<PairedComparison, 'n' | 'baseMedian' | 'headMedian'> & {
-  /** Median of the base (A/B) or the committed baseline. */
+export type RowFigures = Omit<PairedComparison, 'n' | 'baseMedian' | 'headMedian' | 'se' | 'dof'> & {
+  /** Median of the base (A/B) or the committed baseline (NaN on a pooled row). */
   before: number;
-  /** Median of this checkout. */
+  /** Median of this checkout (NaN on a pooled row). */
   after: number;
+  /** A pooled row (bench/ci/pooled.ts): how many models' rows it pools. */
+  pooled?: number;
 };
+
+/** The model name of the pooled rows: one metric over every model (paired A/B with 2 or more models). */
+export const POOLED = 'all models';
 
 export interface Row {
   model: string;
@@ -347,7 +353,10 @@ export type Mode = { kind: 'paired'; base: { sha: string; short: string } } | { 
 export function judge(baseline: CiRun | null, current: CiRun, minEffect: number, perMetric: Record<string, number>): Row[] {
   const rows: Row[] = [];
   const metrics = metricsOf(current);
-  const count = current.settings.models.length * metrics.length;
+  const pooling = !!current.base && current.settings.models.length > 1;
+  // The pooled rows are comparisons too: one family, one Bonferroni level for all.
+  const count = current.settings.models.length * metrics.length + (pooling ? metrics.length : 0);
+  const inputs = new Map<string, PoolInput[]>(metrics.map((m) => [m.key, []]));
   for (const model of current.settings.models) {
     for (const metric of metrics) {
       const series = `${model} ${metric.key}`;
@@ -364,6 +373,7 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
           continue;
         }
         const x = comparePaired(pairs, { direction: metric.direction, minEffect: effect, rows: count, blocks: current.base.blocks?.[series] });
+        inputs.get(metric.key)!.push({ m: Math.log1p(x.change), se: x.se, dof: x.dof });
         rows.push({ model, metric, missing: null, result: { before: x.baseMedian, after: x.headMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: x.mde, verdict: x.verdict, instances: x.instances } });
         continue;
       }
@@ -376,10 +386,17 @@ export function judge(baseline: CiRun | null, current: CiRun, minEffect: number,
       rows.push({ model, metric, missing: null, result: { before: x.baselineMedian, after: x.currentMedian, change: x.change, interval: x.interval, p: x.p, noise: x.noise, mde: unpairedMde(b, c, { rows: count, minEffect: effect }), verdict: x.verdict } });
     }
   }
+  if (pooling) {
+    for (const metric of metrics) {
+      const x = poolRows(inputs.get(metric.key)!, { direction: metric.direction, minEffect: perMetric[metric.key] ?? minEffect, rows: count });
+      if (x.k < 2) continue;
+      rows.push({ model: POOLED, metric, missing: null, result: { before: NaN, after: NaN, change: x.change, interval: x.interval, p: x.p, noise: NaN, mde: x.mde, verdict: x.verdict, pooled: x.k } });
+    }
+  }
   return rows;
 }
 
-function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
+export function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[], minEffect: number, perMetric: Record<string, number>): string {
   const about = (r: CiRun) =>
     `commit \`${r.commit.short || '?'}\`${r.commit.dirty ? ' (dirty)' : ''}, ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpuModel} × ${r.machine.cores}, kernel ${r.machine.kernel}, Node ${r.node}; ${r.settings.design === 'held' ? `${r.settings.rounds} pairs of ${r.settings.durationMs} ms slices over ${r.settings.blocks ?? 1} instance pair(s)${r.settings.rotated ? ' in rotation' : ''} (+${r.settings.warmupMs} ms warm-up per workload and instance)${r.settings.pinned ? `, servers on CPU ${DEFAULT_PLACEMENT.server} and the load on CPU ${DEFAULT_PLACEMENT.client}` : ', unpinned'}` : `${r.settings.rounds} rounds of ${r.settings.durationMs} ms (+${r.settings.warmupMs} ms warm-up)`}, WORK n = ${r.settings.workN}${r.settings.slowdownUs ? `, **--slowdown-us ${r.settings.slowdownUs}**` : ''}`;
   const lines = ['# CI performance-regression report', ''];
@@ -391,7 +408,7 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
     );
     lines.push(`- **This checkout:** ${about(current)}`);
     lines.push(
-      `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction.${(current.settings.blocks ?? 1) > 1 ? ` Where a row's instance pairs disagree (one-way ANOVA of its log ratios by instance pair, p < ${BLOCK_ALPHA}: one process of the same code persistently faster than another), the unit is the instance pair, not the slice (marked "instances differ").` : ''} *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
+      `- **Rule:** "regressed" needs a paired t-test on the per-round log ratios at p < 0.05 ÷ ${rows.length} rows (Bonferroni: a run on an unchanged commit is flagged wrongly in about 5% of runs, not of rows) and a change of at least ${(minEffect * 100).toFixed(0)}%${overrides.length ? ` (overrides: ${overrides.join(', ')})` : ''} in the bad direction.${(current.settings.blocks ?? 1) > 1 ? ` Where a row's instance pairs disagree (one-way ANOVA of its log ratios by instance pair, p < ${BLOCK_ALPHA}: one process of the same code persistently faster than another), the unit is the instance pair, not the slice (marked "instances differ").` : ''} ${rows.some((r) => r.result?.pooled) ? ` Rows of model "${POOLED}" pool one metric over every model (Stouffer's Z of the models' t-tests, bench/ci/pooled.ts): a change to shared code costs every model alike and shows there first; a change to one model alone is that model's row's to see.` : ''} *MDE*: the smallest change this run's own spread could have flagged (80% power). "Too noisy to say" never fails CI.`,
     );
   } else {
     lines.push(`- **Mode: committed baseline** (${mode.why}): two samples from different runs, so machine drift between them counts as change.`);
@@ -420,8 +437,9 @@ function report(mode: Mode, baseline: CiRun | null, current: CiRun, rows: Row[],
     const mark = x.verdict === 'regressed' ? '**regressed**' : x.verdict;
     const mde = Number.isFinite(x.mde) ? `${(x.mde * 100).toFixed(1)}%` : '∞';
     const inst = x.instances?.byBlock ? ` (instances differ, ANOVA p=${x.instances.p.toExponential(1)}: judged on ${x.instances.blocks} instance pairs)` : '';
+    const fig = (v: number) => (Number.isNaN(v) ? '—' : num(v));
     lines.push(
-      `| ${r.model} | ${r.metric.label} | ${num(x.before)} | ${num(x.after)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p < 0.001 ? x.p.toExponential(1) : x.p.toFixed(3)} | ${(x.noise * 100).toFixed(1)}% | ${mde} | ${mark}${x.mde > TARGET_EFFECT ? ' (cannot see 10%)' : ''}${inst} |`,
+      `| ${r.model} | ${r.metric.label} | ${fig(x.before)} | ${fig(x.after)} | ${pct(x.change)} | ${pct(x.interval[0])} … ${pct(x.interval[1])} | ${x.p < 0.001 ? x.p.toExponential(1) : x.p.toFixed(3)} | ${Number.isNaN(x.noise) ? '—' : `${(x.noise * 100).toFixed(1)}%`} | ${mde} | ${mark}${x.mde > TARGET_EFFECT ? ' (cannot see 10%)' : ''}${inst}${x.pooled ? ` (pooled: ${x.pooled} models)` : ''} |`,
     );
   }
   if (current.failures.length) {
