@@ -73,6 +73,20 @@ export function runningServers(): ReadonlySet<ChildProcess> {
   return running;
 }
 
+/** The admin URL a server started with `--admin-port` printed on its serve line. */
+export function adminUrlOf(server: Pick<ServerProcess, 'listeningLine'>): string {
+  const m = /admin (http:\/\/\S+)/.exec(server.listeningLine);
+  if (!m) throw new Error(`no admin URL in the serve line (started without --admin-port?): ${server.listeningLine}`);
+  return m[1]!;
+}
+
+/** GET /stats of a server's admin endpoint (the model's ModelStats, lifecycle included). */
+export async function adminStats(url: string, timeoutMs = 5000): Promise<{ workers: number; lifecycle: { starts: number; exits: number; respawns: number } }> {
+  const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`GET ${url}/stats: HTTP ${res.status}`);
+  return (await res.json()) as never;
+}
+
 /** Starts `command` and resolves once it prints its listening line. */
 export async function spawnServer(command: readonly string[], o: SpawnOptions = {}): Promise<ServerProcess> {
   const { env = {}, startTimeoutMs = 20_000, name = 'server', stderrCap = 1_000_000 } = o;

@@ -12,10 +12,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 /** Polls `check` every `everyMs` until it is true or `timeoutMs` passes; returns its last value. */
-export async function until(check: () => boolean, timeoutMs = 5000, everyMs = 25): Promise<boolean> {
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 25): Promise<boolean> {
   const end = performance.now() + timeoutMs;
   while (performance.now() < end) {
-    if (check()) return true;
+    if (await check()) return true;
     await sleep(everyMs);
   }
   return check();
