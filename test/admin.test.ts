@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MODEL_NAMES } from '../src/models/registry.ts';
 import { Op } from '../src/shared/protocol.ts';
 import { RawPeer } from '../harness/peer.ts';
+import { adminUrlOf } from '../harness/server.ts';
 import { until } from '../harness/time.ts';
 import { echoFrame, infoFrame, sleepFrame } from '../harness/wire.ts';
 import { CLI, startServer, type TestServer } from './helpers/server.ts';
@@ -15,9 +16,7 @@ const TOKEN = 'test-token-0123456789abcdef';
 
 async function withAdmin(model: string, flags: string[] = []): Promise<{ server: TestServer; url: string; port: number }> {
   const server = await startServer(model, ['--admin-port', '0', ...flags]);
-  const m = /admin (http:\/\/\S+)/.exec(server.listeningLine);
-  if (!m) throw new Error(`no admin URL in the serve line: ${server.listeningLine}`);
-  return { server, url: m[1]!, port: server.port };
+  return { server, url: adminUrlOf(server), port: server.port };
 }
 
 const metricValue = (text: string, series: string): number | null => {

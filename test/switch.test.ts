@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { percentileIn, runSessions, type SessionsResult } from '../harness/sessions.ts';
 import { RawPeer } from '../harness/peer.ts';
-import { finalStats } from '../harness/server.ts';
+import { adminUrlOf, finalStats } from '../harness/server.ts';
 import { infoFrame } from '../harness/wire.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 
@@ -31,8 +31,7 @@ async function post(url: string, path: string, body?: unknown, token?: string): 
 async function started(model: string, flags: string[] = []): Promise<{ server: TestServer; url: string }> {
   // --drain-timeout 30: a replaced generation keeps its connections until their clients close them.
   const server = await startServer(model, ['--admin-port', '0', '--drain-timeout', '30', '--log-level', 'info', ...flags]);
-  const url = /admin (http:\/\/\S+)/.exec(server.listeningLine)![1]!;
-  return { server, url };
+  return { server, url: adminUrlOf(server) };
 }
 
 /** Runs the load; at each `at` ms runs `change`; returns the load's result and each change's answer and time. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { startModelServer, type ServerProcess } from '../../harness/server.ts';
+import { adminUrlOf, startModelServer, type ServerProcess } from '../../harness/server.ts';
 import { percentileIn, runSessions, type SessionsResult } from '../../harness/sessions.ts';
 import { parseOrUsage, runMain } from '../cli-args.ts';
 import { spread } from '../report/aggregate.ts';
@@ -57,7 +57,7 @@ interface Round {
 async function runScenario(s: Scenario, round: number, o: { sessions: number; durationMs: number }): Promise<Round> {
   const server: ServerProcess = await startModelServer({ model: s.model, flags: s.flags }, ['--admin-port', '0', '--drain-timeout', '30'], { startTimeoutMs: 30_000 });
   try {
-    const url = /admin (http:\/\/\S+)/.exec(server.listeningLine)![1]!;
+    const url = adminUrlOf(server);
     const t0 = performance.now();
     const load = runSessions({ port: server.port, sessions: o.sessions, requestsPerConnection: 25, durationMs: o.durationMs });
     const changes: Round['changes'] = [];
