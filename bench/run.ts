@@ -106,7 +106,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     .option('rate', { type: 'number', describe: 'echo-64B-open: fixed requests/s instead of 50% of measured capacity' })
     .option('work-n', { type: 'number', describe: 'work-1ms: WORK iteration count (default: calibrated so a request costs ≈1 ms CPU)' })
     .option('client-threads', { type: 'number', default: DEFAULT_CLIENT_THREADS, describe: 'load-generator worker threads' })
-    .option('cpus', { type: 'string', default: describePlacement(DEFAULT_PLACEMENT), describe: `CPU placement through taskset${tasksetAvailable ? '' : ' (not found here: ignored)'}: server=LIST,client=LIST, or none` })
+    .option('cpus', { type: 'string', default: describePlacement(DEFAULT_PLACEMENT), describe: `CPU placement through taskset${tasksetAvailable ? '' : ' (not found here: ignored)'}: server=LIST,client=LIST, or none (${WORKLOADS.filter((w) => w.placement === 'shared').map((w) => w.name).join(', ')}: always unpinned, the server on every CPU)` })
     .option('reference', { type: 'boolean', default: true, describe: 'include the bare Node net echo server (the Node ceiling); --no-reference to skip' })
     .option('external', { type: 'boolean', default: true, describe: "include Python's socketserver echo (validation: a server this project did not write)" })
     .option('micro', { type: 'boolean', default: true, describe: 'run the tinybench micro-benchmarks (codec, unloaded RTT per model, each hand-off)' })
@@ -320,7 +320,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       clientThreads: a['client-threads'],
       serverFlags: p.target.kind === 'model' ? serverFlags : [],
       graceMs: quick ? 500 : undefined,
-      cpus: placement,
+      // A 'shared' workload measures the server on every CPU: nothing pinned (recorded as cpus "none").
+      cpus: p.workload.placement === 'shared' ? {} : placement,
     };
     const t0 = Date.now();
     if (p.workload.loop === 'open') {

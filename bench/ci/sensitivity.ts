@@ -132,8 +132,12 @@ function otherDesigns(all: SensitivityRun[], design: Design): string {
   return [...counts].map(([d, n]) => `${n} of ${d}`).join('; ');
 }
 
-/** Rows no level here can move by 1%: ≈ 1 ms of CPU per request against a few µs of slowdown. */
-export const unmovable = (row: string) => row.includes(' work-1ms ');
+/**
+ * Rows no level here can move by 1%: work-1ms (≈ 1 ms of CPU per request) and the churn rows of
+ * thread and process, whose connection starts a thread or a process (20–300 ms of CPU here),
+ * against a few µs of slowdown on the one ECHO a churn connection sends.
+ */
+export const unmovable = (row: string) => row.includes(' work-1ms ') || /^(thread|process) churn /.test(row);
 const measuredOf = (rs: SensitivityRun[]) => rs.filter((r) => r.measuredUs !== undefined || r.level === 0);
 const partly = (rs: SensitivityRun[]) => (measuredOf(rs).length < rs.length ? ` (${measuredOf(rs).length} of ${rs.length} runs)` : '');
 /** Median of `f` over the runs that measured their slowdown, noting how many did ("—" if none). */
@@ -249,7 +253,7 @@ export function renderReport(all: SensitivityRun[], levels: number[], design: De
   // A slowed run's flag on a row the slowdown cannot move is a false alarm that a level-0 run
   // would have raised as well: more evidence on the gate's false-alarm rate than level 0 alone.
   const stray = runs.filter((r) => r.level > 0).flatMap((r) => r.flagged.filter(unmovable).map((f) => `+${r.level}% at ${r.at.slice(0, 16)}: ${f}`));
-  if (stray.length) lines.push('', `**Flagged rows the slowdown cannot explain** (work-1ms: ≈ 1 ms of CPU per request, so any level here moves it by ≤ 0.5%; false alarms of those rows): ${stray.join(' · ')}`);
+  if (stray.length) lines.push('', `**Flagged rows the slowdown cannot explain** (work-1ms: ≈ 1 ms of CPU per request, so any level here moves it by ≤ 0.5%; thread and process churn: a thread or process start per connection, ≥ 20 ms of CPU; false alarms of those rows): ${stray.join(' · ')}`);
   const errs = runs.filter((r) => r.exitCode !== 0 && r.exitCode !== 1);
   if (errs.length) lines.push('', `**Runs where the harness failed** (exit ≠ 0/1, not counted as flagged): ${errs.length}`);
   lines.push('');

@@ -57,8 +57,11 @@ async function main(): Promise<number> {
   // (src/shared/connection.ts…), not one bundle; the code run is the same.
   const env = { SWITCHBOARD_ENTRIES: 'source', ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=${argv.interval}`.trim() };
   const srv = await spawnServer(modelCommand(argv.model, flags), { env, name: `serve --model ${argv.model}` });
-  pinProcess(srv.pid, DEFAULT_PLACEMENT.server);
-  pinProcess(process.pid, DEFAULT_PLACEMENT.client);
+  // Pinned as make bench pins the workload's cells (a 'shared' workload: not at all).
+  if (w.placement !== 'shared') {
+    pinProcess(srv.pid, DEFAULT_PLACEMENT.server);
+    pinProcess(process.pid, DEFAULT_PLACEMENT.client);
+  }
   let from = 0;
   let to = 0;
   let cpu0 = 0;

@@ -31,20 +31,24 @@ export interface HandoffGoal {
 
 const cell = (server: string, workload: string, c: number, metric: Metric): Side => ({ server, workload, c, metric });
 const REF = 'node-net-echo';
+/** The speed-up goals' workload: work-1ms with the server on every CPU (bench/workloads.ts). */
+const PAR = 'work-1ms-all-cpus';
 
 export const HANDOFF_GOALS: HandoffGoal[] = [
   { what: 'offload: server CPU per request / event-loop’s, echo-64B c=32', a: cell('offload', 'echo-64B', 32, 'cpu'), b: cell('event-loop', 'echo-64B', 32, 'cpu'), max: 2 },
   { what: 'offload: unloaded p50 / event-loop’s, echo-64B c=1', a: cell('offload', 'echo-64B', 1, 'p50'), b: cell('event-loop', 'echo-64B', 1, 'p50'), max: 1.5 },
-  { what: 'offload: requests/s / event-loop’s, work-1ms c=16', a: cell('offload', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+  { what: 'offload: requests/s / event-loop’s, work-1ms c=16, server on every CPU', a: cell('offload', PAR, 16, 'throughput'), b: cell('event-loop', PAR, 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
   { what: 'thread: server CPU per connection (churn c=8) / a bare new Worker() to first message', a: cell('thread', 'churn', 8, 'cpu'), b: { spawn: 'worker' }, max: 1.5 },
   { what: 'process: server CPU per connection (churn c=8) / a bare fork() to first message', a: cell('process', 'churn', 8, 'cpu'), b: { spawn: 'fork' }, max: 1.5 },
   { what: 'event-loop: requests/s / the bare Node echo’s, echo-64B c=32', a: cell('event-loop', 'echo-64B', 32, 'throughput'), b: cell(REF, 'echo-64B', 32, 'throughput'), min: 0.95 },
   { what: 'event-loop: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('event-loop', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 0.95 },
   { what: 'event-loop: server CPU per request / the bare Node echo’s, echo-64B c=32', a: cell('event-loop', 'echo-64B', 32, 'cpu'), b: cell(REF, 'echo-64B', 32, 'cpu'), max: 1.1 },
-  { what: 'thread-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('thread-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15 },
-  { what: 'process-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('process-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15 },
-  { what: 'thread-pool: requests/s / event-loop’s, work-1ms c=16', a: cell('thread-pool', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
-  { what: 'process-pool: requests/s / event-loop’s, work-1ms c=16', a: cell('process-pool', 'work-1ms', 16, 'throughput'), b: cell('event-loop', 'work-1ms', 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+  // The bare echo keeps its one CPU busy at c = 256; a pool beats it only with CPUs of its own
+  // beyond that one (an echo client sharing them would need as much CPU as the server).
+  { what: 'thread-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('thread-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15, needsServerCpus: 2 },
+  { what: 'process-pool: requests/s / the bare Node echo’s, echo-64B c=256', a: cell('process-pool', 'echo-64B', 256, 'throughput'), b: cell(REF, 'echo-64B', 256, 'throughput'), min: 1.15, needsServerCpus: 2 },
+  { what: 'thread-pool: requests/s / event-loop’s, work-1ms c=16, server on every CPU', a: cell('thread-pool', PAR, 16, 'throughput'), b: cell('event-loop', PAR, 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
+  { what: 'process-pool: requests/s / event-loop’s, work-1ms c=16, server on every CPU', a: cell('process-pool', PAR, 16, 'throughput'), b: cell('event-loop', PAR, 16, 'throughput'), min: 1.8, needsServerCpus: 2 },
 ];
 
 function valueOf(c: CellResult, m: Metric): number | null {
@@ -52,6 +56,17 @@ function valueOf(c: CellResult, m: Metric): number | null {
   if (m === 'throughput') return c.throughput;
   if (m === 'cpu') return c.serverTree?.cpuUsPerRequest ?? null;
   return c.latencyUs?.p50 ?? null;
+}
+
+/**
+ * CPUs a side's server could use: the fewest over its cells (each records its placement; a cell
+ * not pinned had the machine's), or the run's placement for a reference row.
+ */
+function serverCpusOf(r: RunResults, s: HandoffGoal['b']): number {
+  const of = (cpus: unknown) => serverCpuCount(cpus) ?? r.machine.cores;
+  if ('spawn' in s) return of(r.run.flags.cpus);
+  const cpus = r.cells.filter((c) => c.server === s.server && c.workload === s.workload && c.params.connections === s.c).map((c) => of(c.params.cpus ?? r.run.flags.cpus));
+  return cpus.length ? Math.min(...cpus) : of(r.run.flags.cpus);
 }
 
 /** Per round: side → value (the round's cell, or the round's reference start-up row). */
@@ -91,8 +106,8 @@ export function serverCpuCount(cpus: unknown): number | null {
 }
 
 export function handoffRows(r: RunResults): HandoffRow[] {
-  const serverCpus = serverCpuCount(r.run.flags.cpus) ?? r.machine.cores;
   return HANDOFF_GOALS.map((goal) => {
+    const serverCpus = serverCpusOf(r, goal.a);
     const a = perRound(r, goal.a);
     const b = perRound(r, goal.b);
     const ratios = [...a].filter(([round]) => b.has(round)).map(([round, v]) => v / b.get(round)!);
@@ -122,7 +137,7 @@ export function handoffSection(r: RunResults): string[] {
   L.push('## Hand-off costs');
   L.push('');
   L.push(
-    "_What each model pays to move connections and requests between threads and processes, as ratios within this run: each round's cell divided by the same round's cell it builds on (event-loop, the bare Node `net` echo, or a reference start-up cell), the median with the range over rounds. A goal is met when the whole range meets it. CPU is the server process tree's, from /proc. A speed-up over event-loop on CPU-bound work needs CPUs for the server: with the load generator on a CPU of its own (the default placement), a 2-core machine leaves the server one._",
+    "_What each model pays to move connections and requests between threads and processes, as ratios within this run: each round's cell divided by the same round's cell it builds on (event-loop, the bare Node `net` echo, or a reference start-up cell), the median with the range over rounds. A goal is met when the whole range meets it. CPU is the server process tree's, from /proc. A speed-up needs CPUs for the server: with the load generator on a CPU of its own (the default placement), a 2-core machine leaves the server one, so the work-1ms speed-up goals are measured on `work-1ms-all-cpus` (the server on every CPU, the load generator sharing them; its CPU is in that table's client cores column), and a goal whose server had one CPU is marked out of reach, not failed._",
   );
   L.push('');
   L.push('| hand-off | ratio | goal | verdict |', '|---|--:|--:|---|');

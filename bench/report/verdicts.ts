@@ -280,10 +280,13 @@ export function multiplexClaim(r: RunResults): MultiplexClaim {
   };
 }
 
-/** 2. When the app does real work, threads win. */
+/**
+ * 2. When the app does real work, threads win. work-1ms-all-cpus is where they can: its server
+ * has every CPU, where work-1ms's has the run's placement (one CPU of two here).
+ */
 export function threadsClaim(r: RunResults): ThreadsClaim {
   const rows: ThreadsClaim['rows'] = [];
-  const judged = groupsOf(r, ['work-1ms']);
+  const judged = groupsOf(r, ['work-1ms', 'work-1ms-all-cpus']);
   for (const g of judged) {
     const cands = fair(modelCells(r, g));
     const bestThread = best(cands.filter((c) => among(THREAD_MODELS, c)), tp);

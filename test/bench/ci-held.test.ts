@@ -55,6 +55,10 @@ describe('sensitivity report', () => {
     const stray = renderReport([run(10, 1, ['thread work-1ms c=16 requests/s', 'event-loop echo-64B c=32 requests/s']), run(0, 0)], [0, 10], design);
     expect(stray).toMatch(/cannot explain.*: \+10% at 2026-12-02T03:00: thread work-1ms c=16 requests\/s$/m);
     expect(stray).not.toMatch(/cannot explain.*event-loop echo/);
+    // A thread or process start per churn connection: no level moves it; a pool's churn it can.
+    const churn = renderReport([run(10, 1, ['process churn c=8 connections/s (connect, 1 ECHO, close)', 'process-pool churn c=8 connections/s (connect, 1 ECHO, close)'])], [10], design);
+    expect(churn).toMatch(/cannot explain.*: \+10% at 2026-12-02T03:00: process churn c=8 connections\/s \(connect, 1 ECHO, close\)$/m);
+    expect(churn).not.toMatch(/cannot explain.*process-pool churn/);
     expect(md).toContain('harness failed');
   });
   it('keeps the rows of levels run before when a run asks for fewer, in level order', () => {

@@ -38,13 +38,21 @@ describe('hand-off costs', () => {
   });
 
   it('a speed-up goal on one server CPU is out of reach, not failed; on two it is judged', () => {
-    const cells = [cell({ server: 'thread-pool', workload: 'work-1ms', connections: 16, throughput: 1300 }), cell({ server: 'event-loop', workload: 'work-1ms', connections: 16, throughput: 1000 })];
-    const one = syntheticRun(cells);
-    one.run.flags.cpus = 'server=1,client=0';
-    expect(row(handoffRows(one), 'thread-pool: requests/s / event-loop').verdict).toBe('out of reach: the server ran on 1 CPU');
-    const two = syntheticRun(cells);
-    two.run.flags.cpus = 'server=1-2,client=0';
-    expect(row(handoffRows(two), 'thread-pool: requests/s / event-loop').verdict).toBe('not met');
+    const at = (cpus: string) =>
+      [cell({ server: 'thread-pool', workload: 'work-1ms-all-cpus', connections: 16, throughput: 1300 }), cell({ server: 'event-loop', workload: 'work-1ms-all-cpus', connections: 16, throughput: 1000 })].map((c) => ({ ...c, params: { ...c.params, cpus } }));
+    const goal = 'thread-pool: requests/s / event-loop’s, work-1ms c=16, server on every CPU';
+    const one = syntheticRun(at('server=1,client=0'));
+    expect(row(handoffRows(one), goal).verdict).toBe('out of reach: the server ran on 1 CPU');
+    const two = syntheticRun(at('server=1-2,client=0'));
+    expect(row(handoffRows(two), goal).verdict).toBe('not met');
+    // The shared workload's cells ran unpinned ("none": every CPU of the machine, 2 here) while
+    // the run's placement pinned the others: the cells' own placement decides.
+    const shared = syntheticRun(at('none'));
+    shared.run.flags.cpus = 'server=1,client=0';
+    expect(row(handoffRows(shared), goal).verdict).toBe('not met');
+    // The pools' echo c=256 goal needs CPUs beyond the bare echo's one.
+    const echo = syntheticRun([cell({ server: 'process-pool', connections: 256, throughput: 900 }), cell({ server: 'node-net-echo', connections: 256, throughput: 1000 })].map((c) => ({ ...c, params: { ...c.params, cpus: 'server=1,client=0' } })));
+    expect(row(handoffRows(echo), 'process-pool: requests/s / the bare Node echo').verdict).toBe('out of reach: the server ran on 1 CPU');
     expect([serverCpuCount('server=1,client=0'), serverCpuCount('server=0,2-3,client=1'), serverCpuCount('none')]).toEqual([1, 3, null]);
   });
 
