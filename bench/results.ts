@@ -9,6 +9,7 @@ import type { LoadResult } from './loadgen/load.ts';
 import type { CodecRow } from './micro/codec.ts';
 import type { RttRow } from './micro/rtt.ts';
 import type { HandoffRow } from './micro/handoff.ts';
+import type { ParallelCeilingRow } from './micro/parallel-ceiling.ts';
 import type { SpawnRefRow } from './micro/spawn.ts';
 import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
@@ -37,6 +38,11 @@ export interface RunResults {
    * without the thread or process model.
    */
   spawnRefs?: SpawnRefRow[];
+  /**
+   * The machine's parallel ceiling next to the shared-placement cells (work-1ms-all-cpus), one row
+   * per round (bench/micro/parallel-ceiling.ts). Absent in runs before it and in runs without them.
+   */
+  parallelCeiling?: ParallelCeilingRow[];
   notes: string[];
   /** `bench --handler H --mix F`: the user's handler and mix, its profile and the cross-model check. */
   mix?: MixSection;

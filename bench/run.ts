@@ -25,6 +25,7 @@ import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
 import { handoffBench } from './micro/handoff.ts';
 import { spawnReference } from './micro/spawn.ts';
+import { parallelCeiling } from './micro/parallel-ceiling.ts';
 import { writeReport } from './report.ts';
 import { checkConsistency } from './mix/consistency.ts';
 import { EXIT_HANDLER, HandlerLoadError, prepareMix, type MixRun } from './mix/prepare.ts';
@@ -296,6 +297,9 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   // machine lands on every server's samples, not on one server's.
   // The reference start-up cells, once per round with the cells they are the floor of (churn
   // under thread and process): on the server's CPUs, so they pay what its starts pay.
+  // The machine's parallel ceiling, once per round right before its first shared-placement cell.
+  const sharedAt = plan.findIndex((p) => p.workload.placement === 'shared');
+  if (sharedAt >= 0) results.parallelCeiling = [];
   const refKinds = (['worker', 'fork'] as const).filter((k) => !mixRun && plan.some((p) => p.workload.loop === 'churn' && p.target.name === (k === 'worker' ? 'thread' : 'process')));
   if (refKinds.length) results.spawnRefs = [];
   for (let round = 1; round <= rounds; round++) for (const [i, p] of plan.entries()) {
@@ -307,6 +311,14 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
         } catch (err) {
           notes.push(`Reference start-up cell (${kind}, round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
         }
+      }
+    }
+    if (i === sharedAt) {
+      progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}the machine's parallel ceiling`);
+      try {
+        results.parallelCeiling!.push(await parallelCeiling(round, { ms: quick ? 200 : 400 }));
+      } catch (err) {
+        notes.push(`Parallel ceiling probe (round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
       }
     }
     progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}${p.target.name} ${p.workload.name} c=${p.connections}`);

@@ -158,6 +158,35 @@ export function handoffSection(r: RunResults): string[] {
     const lines = [line('worker', 'a bare `new Worker()`'), line('fork', 'a bare `fork()`')].filter(Boolean);
     L.push(`Reference start-up cells, on the server's CPUs, plain JavaScript (bench/micro/spawn-ref.mjs): ${lines.join('; ')}.`);
   }
+  const ceiling = ceilingText(r);
+  if (ceiling) L.push('', ceiling);
   L.push('');
   return L;
+}
+
+/**
+ * The machine's parallel ceiling per round, with each speed-up goal's ratio in the same round.
+ * Context, not a bound: the host changes within seconds (2026-12-04, one round: ceiling 1.70×
+ * measured just before, process-pool 1.91× event-loop's in the cells after it).
+ */
+export function ceilingText(r: RunResults): string | null {
+  const rows = r.parallelCeiling ?? [];
+  if (!rows.length) return null;
+  const goals = HANDOFF_GOALS.filter((g) => !('spawn' in g.b) && g.a.workload === PAR);
+  const ratios = goals.map((g) => {
+    const a = perRound(r, g.a);
+    const b = perRound(r, g.b);
+    return { server: g.a.server, min: g.min ?? 0, at: (round: number) => (a.has(round) && b.has(round) ? a.get(round)! / b.get(round)! : null) };
+  });
+  const rounds = rows.map((x) => {
+    const ups = ratios.map((g) => ({ server: g.server, v: g.at(x.round) })).filter((g) => g.v !== null);
+    return `round ${x.round}: **${x.ceiling.toFixed(2)}×**${ups.length ? ` (${ups.map((g) => `${g.server} ${g.v!.toFixed(2)}×`).join(', ')})` : ''}`;
+  });
+  const need = Math.max(0, ...ratios.map((g) => g.min));
+  const below = rows.filter((x) => x.ceiling < need).length;
+  return (
+    `The machine's parallel ceiling next to \`${PAR}\` (bench/micro/parallel-ceiling.ts: ${rows[0]!.threads} threads of the same SHA-256 work at once ÷ one thread alone, just before the round's first such cell) and each speed-up over event-loop in the same round: ${rounds.join(' · ')}.` +
+    (below ? ` In ${below} of ${rows.length} round(s) the machine itself measured below ${need}×.` : '') +
+    ' The probe takes 0.8 s before the cells and the host can change within seconds, so it is context for a round, not a bound on it.'
+  );
 }

@@ -2,7 +2,7 @@
 // round; met / median-only / not met; start-up goals against the reference rows; speed-up goals
 // out of reach when the server had one CPU; nothing printed when nothing was measured.
 import { describe, expect, it } from 'vitest';
-import { handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
+import { ceilingText, handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
 import { handoffTable } from '../../bench/report/tables.ts';
 import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
 
@@ -54,6 +54,23 @@ describe('hand-off costs', () => {
     const echo = syntheticRun([cell({ server: 'process-pool', connections: 256, throughput: 900 }), cell({ server: 'node-net-echo', connections: 256, throughput: 1000 })].map((c) => ({ ...c, params: { ...c.params, cpus: 'server=1,client=0' } })));
     expect(row(handoffRows(echo), 'process-pool: requests/s / the bare Node echo').verdict).toBe('out of reach: the server ran on 1 CPU');
     expect([serverCpuCount('server=1,client=0'), serverCpuCount('server=0,2-3,client=1'), serverCpuCount('none')]).toEqual([1, 3, null]);
+  });
+
+  it("shows the machine's parallel ceiling per round next to each speed-up of that round", () => {
+    const cells = [1, 2].flatMap((round) => [
+      cell({ server: 'event-loop', workload: 'work-1ms-all-cpus', connections: 16, round, throughput: 1000 }),
+      cell({ server: 'process-pool', workload: 'work-1ms-all-cpus', connections: 16, round, throughput: [1950, 1050][round - 1] }),
+    ]);
+    const r = syntheticRun(cells, { rounds: 2 });
+    expect(ceilingText(r)).toBeNull();
+    r.parallelCeiling = [
+      { round: 1, threads: 2, aloneRate: 100, togetherRate: 196, ceiling: 1.96 },
+      { round: 2, threads: 2, aloneRate: 100, togetherRate: 104, ceiling: 1.04 },
+    ];
+    const text = ceilingText(r)!;
+    expect(text).toContain('round 1: **1.96×** (process-pool 1.95×) · round 2: **1.04×** (process-pool 1.05×)');
+    expect(text).toContain('In 1 of 2 round(s) the machine itself measured below 1.8×.');
+    expect(handoffSection(r).join('\n')).toContain(text);
   });
 
   it('prints nothing when no goal could be measured', () => {
