@@ -90,9 +90,11 @@ describe('process', () => {
   });
 
   it('children forked for connections that left the queue meanwhile do not pile up as extra spares', async () => {
-    // A 50 ms queue timeout is shorter than a fork: both waiting connections expire before
-    // their children are ready, which then find nobody to serve.
-    const s = await startServer('process', ['--spare-processes', '1', '--max-processes', '4', '--queue-timeout', '0.05']);
+    // A 1 ms queue timeout is shorter than any fork: both waiting connections expire before
+    // their children are ready, which then find nobody to serve. (50 ms was not: on a fast day
+    // here a child was ready within it, both waiters were served, and the test failed, 2026-12-04;
+    // a bare fork() to first message measures 25–85 ms of wall time on this VM, make bench.)
+    const s = await startServer('process', ['--spare-processes', '1', '--max-processes', '4', '--queue-timeout', '0.001']);
     expect(await until(() => childrenOf(s.pid).length === 1, 10_000)).toBe(true);
     const peers = await Promise.all(Array.from({ length: 3 }, () => RawPeer.connect(s.port)));
     await Promise.all(peers.map((p) => p.write(echoFrame('hi'))));

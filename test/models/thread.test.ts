@@ -104,16 +104,18 @@ describe('thread model', () => {
   });
 
   it('--queue-timeout also bounds the wait for a thread to start; that thread then stays as the spare', async () => {
-    // 10 ms is shorter than any thread start: the second connection, which finds no ready
-    // spare, is refused while its thread boots; that thread becomes the spare the third uses.
-    const s = await startServer('thread', ['--spare-threads', '1', '--queue-timeout', '0.01', '--log-level', 'info']);
+    // 1 ms is shorter than any thread start (a bare new Worker() to first message measured
+    // 9.4–11.6 ms on a fast day here, make bench 2026-12-04, so 10 ms was too close): the second
+    // connection, which finds no ready spare, is refused while its thread boots; that thread
+    // becomes the spare the third uses.
+    const s = await startServer('thread', ['--spare-threads', '1', '--queue-timeout', '0.001', '--log-level', 'info']);
     const a = await RawPeer.connect(s.port);
     await info(a);
     const b = await RawPeer.connect(s.port);
     await b.write(infoFrame());
     const [refused] = await b.waitFrames(1, 10_000);
     expect(errorCode(refused!.payload)).toBe('E_BUSY');
-    expect(refused!.payload.toString()).toMatch(/waited 0.01 s for a connection thread/);
+    expect(refused!.payload.toString()).toMatch(/waited 0.001 s for a connection thread/);
     expect(await b.closedWithin(5000)).toBe(true);
     await sleep(1000); // the refused connection's thread finishes starting
     expect(osThreads(s.pid, THREAD_NAME), 'a serving + one spare, nothing leaked').toBe(2);
