@@ -14,7 +14,10 @@ export interface ParallelCeilingRow {
   /** SHA-256 chains per second: one thread alone, then all `threads` together. */
   aloneRate: number;
   togetherRate: number;
-  /** togetherRate ÷ aloneRate: the most any model's speed-up over one thread could be here now. */
+  /**
+   * togetherRate ÷ aloneRate: what `threads` threads of this work got at once here, just before
+   * the cells. Context, not a bound: the host changes within seconds.
+   */
   ceiling: number;
 }
 
