@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelStats } from '../src/models/model.ts';
 import { killLeftovers, procAvailable, procStats, snapshotTree, type ProcStats } from './proc-tree.ts';
 
 export const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -80,11 +81,11 @@ export function adminUrlOf(server: Pick<ServerProcess, 'listeningLine'>): string
   return m[1]!;
 }
 
-/** GET /stats of a server's admin endpoint (the model's ModelStats, lifecycle included). */
-export async function adminStats(url: string, timeoutMs = 5000): Promise<{ workers: number; lifecycle: { starts: number; exits: number; respawns: number } }> {
+/** GET /stats of a server's admin endpoint: the model's ModelStats (lifecycle included). */
+export async function adminStats(url: string, timeoutMs = 5000): Promise<ModelStats> {
   const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET ${url}/stats: HTTP ${res.status}`);
-  return (await res.json()) as never;
+  return (await res.json()) as ModelStats;
 }
 
 /** Starts `command` and resolves once it prints its listening line. */

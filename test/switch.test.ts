@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { percentileIn, runSessions, type SessionsResult } from '../harness/sessions.ts';
 import { RawPeer } from '../harness/peer.ts';
-import { adminUrlOf, finalStats } from '../harness/server.ts';
+import { adminStats, adminUrlOf, finalStats } from '../harness/server.ts';
 import { infoFrame } from '../harness/wire.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 
@@ -142,7 +142,7 @@ describe.each([
     expect(answers.map((a) => [a.status, a.json.kind, a.json.model, a.json.generation, a.json.replaced])).toEqual(expected);
     expectNothingLost(result);
     console.log(`${model} rolling restart under load: ${result.ok} answers; ${p99s(result, answers)}`);
-    const stats = (await (await fetch(`${url}/stats`)).json()) as { lifecycle: { starts: number; respawns: number } };
+    const stats = await adminStats(url);
     expect(stats.lifecycle.starts).toBe(6); // 2 workers, replaced twice
     expect(stats.lifecycle.respawns).toBe(0); // replaced on purpose, not after a crash
     // Every child or thread that served before the first restart is gone: INFO is answered by a new one.

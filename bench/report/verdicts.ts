@@ -5,6 +5,7 @@
 // rounds as one (aggregate.ts), and a difference counts only where the ranges over rounds clear
 // (noise.ts): otherwise it is a tie within noise. A cell that starved a connection never wins.
 import type { CellResult, RunResults } from '../results.ts';
+import { WORKLOADS } from '../workloads.ts';
 import { isStarved, type AggCell, type Spread } from './aggregate.ts';
 import { cellOf, EXTERNAL, groupsOf, groups, modelCells, okCells, REFERENCE, type Group } from './cells.ts';
 import { EVENT_LOOP, FORK_PER_CONNECTION, MULTIPLEXING, multiplexes, PROCESS_MODELS, THREAD_MODELS, THREAD_PER_CONNECTION } from './model-facts.ts';
@@ -280,13 +281,16 @@ export function multiplexClaim(r: RunResults): MultiplexClaim {
   };
 }
 
+/** The fixed workloads of CPU work: work-1ms, and work-1ms-all-cpus, whose server has every CPU. */
+const WORK_WORKLOADS = WORKLOADS.filter((w) => w.op === 'work').map((w) => w.name);
+
 /**
  * 2. When the app does real work, threads win. work-1ms-all-cpus is where they can: its server
  * has every CPU, where work-1ms's has the run's placement (one CPU of two here).
  */
 export function threadsClaim(r: RunResults): ThreadsClaim {
   const rows: ThreadsClaim['rows'] = [];
-  const judged = groupsOf(r, ['work-1ms', 'work-1ms-all-cpus']);
+  const judged = groupsOf(r, WORK_WORKLOADS);
   for (const g of judged) {
     const cands = fair(modelCells(r, g));
     const bestThread = best(cands.filter((c) => among(THREAD_MODELS, c)), tp);

@@ -89,19 +89,16 @@ export async function run(ctx: FaultContext): Promise<FaultResult> {
     // only when the model counted a thread/child exit during it (its /stats lifecycle), at most
     // once per kill, and the count is reported: a probe that fails for any other reason fails.
     const exits = () => adminStats(admin).then((st) => st.lifecycle.exits, () => -1);
+    const exitedSince = (before: number) => before >= 0 && until(async () => (await exits()) > before, 2000, 100);
     let lateKills = 0;
-    for (let i = 0; i < clients; i++) {
+    for (let probes = 0; probes < clients; ) {
       const before = await exits();
-      if (await echoOk(server.port, 10_000)) {
-        served++;
-        continue;
-      }
-      let landed = false;
-      await until(async () => (landed = before >= 0 && (await exits()) > before), 2000, 100);
-      if (landed && lateKills < kills) {
+      if (await echoOk(server.port, 10_000)) served++;
+      else if (lateKills < kills && (await exitedSince(before))) {
         lateKills++;
-        i--;
+        continue; // the same probe again
       }
+      probes++;
     }
     rec.recoveryMs = performance.now() - t0;
     rec.sample(back.stats);
