@@ -24,7 +24,7 @@ import { WORKLOAD_NAMES, WORKLOADS, withOverrides, type Workload } from './workl
 import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
 import { handoffBench } from './micro/handoff.ts';
-import { spawnReference } from './micro/spawn.ts';
+import { connectionFloor, spawnReference } from './micro/spawn.ts';
 import { parallelCeiling } from './micro/parallel-ceiling.ts';
 import { writeReport } from './report.ts';
 import { checkConsistency } from './mix/consistency.ts';
@@ -310,6 +310,13 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
           results.spawnRefs!.push(await spawnReference(kind, round, { n: quick ? 8 : 20, cpus: placement.server }));
         } catch (err) {
           notes.push(`Reference start-up cell (${kind}, round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+        const floor = kind === 'worker' ? 'worker-floor' : 'fork-floor';
+        progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}floor: a plain ${kind === 'worker' ? 'thread' : 'child'} per connection ×20`);
+        try {
+          results.spawnRefs!.push(await connectionFloor(floor, round, { n: quick ? 8 : 20, serverCpus: placement.server, clientCpus: placement.client }));
+        } catch (err) {
+          notes.push(`Floor cell (${floor}, round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
         }
       }
     }

@@ -3,6 +3,7 @@
 // is built on — event-loop, the bare Node echo server, the bare Worker/fork start-up cells.
 // Each ratio is taken per round (both sides from the same round) and shown as the median with
 // the range over rounds. The goals are issue 15's. Pure: rows from RunResults.
+import type { SpawnKind } from '../micro/spawn.ts';
 import type { CellResult, RunResults } from '../results.ts';
 import { spread, type Spread } from './aggregate.ts';
 import { ranged } from './format.ts';
@@ -21,7 +22,7 @@ export interface HandoffGoal {
   what: string;
   a: Side;
   /** The cell it is divided by, or a reference start-up kind. */
-  b: Side | { spawn: 'worker' | 'fork' };
+  b: Side | { spawn: SpawnKind };
   /** The goal: ratio ≤ max or ≥ min. */
   max?: number;
   min?: number;
@@ -157,11 +158,47 @@ export function handoffSection(r: RunResults): string[] {
     };
     const lines = [line('worker', 'a bare `new Worker()`'), line('fork', 'a bare `fork()`')].filter(Boolean);
     L.push(`Reference start-up cells, on the server's CPUs, plain JavaScript (bench/micro/spawn-ref.mjs): ${lines.join('; ')}.`);
+    const floor = floorText(r);
+    if (floor) L.push('', floor);
   }
   const ceiling = ceilingText(r);
   if (ceiling) L.push('', ceiling);
   L.push('');
   return L;
+}
+
+/** Median (range) of a/b over the rounds where both were measured. */
+function roundRatio(r: RunResults, a: HandoffGoal['b'], b: HandoffGoal['b']): Spread | null {
+  const x = perRound(r, a);
+  const y = perRound(r, b);
+  return spread([...x].filter(([round]) => y.has(round)).map(([round, v]) => v / y.get(round)!));
+}
+
+/**
+ * The floor under a connection of its own, per model: the plain thread- or child-per-connection
+ * server's CPU per connection (bench/micro/connection-floor.mjs), that ÷ the bare start of the
+ * same round (how much of the start-up goal's 1.5× Node itself takes), and the model's churn
+ * CPU per connection ÷ that floor (what is ours). Null when no floor was measured.
+ */
+export function floorText(r: RunResults): string | null {
+  const parts: string[] = [];
+  for (const [floor, bare, model, noun, bareName] of [
+    ['worker-floor', 'worker', 'thread', 'thread', '`new Worker()`'],
+    ['fork-floor', 'fork', 'process', 'child', '`fork()`'],
+  ] as const) {
+    const rows = (r.spawnRefs ?? []).filter((x) => x.kind === floor && x.cpuUsPerStart > 0);
+    if (!rows.length) continue;
+    const cpu = spread(rows.map((x) => x.cpuUsPerStart / 1000));
+    const overBare = roundRatio(r, { spawn: floor }, { spawn: bare });
+    const ours = roundRatio(r, cell(model, 'churn', 8, 'cpu'), { spawn: floor });
+    parts.push(
+      `a ${noun} per connection ${ranged(cpu, (v) => v.toFixed(1), 'ms')} of CPU per connection` +
+        (overBare ? `, ${ratioText(overBare)} the bare ${bareName} of its round` : '') +
+        (ours ? `; the ${model} model's churn c=8 ${ratioText(ours)} that floor` : ''),
+    );
+  }
+  if (!parts.length) return null;
+  return `Floor under a connection of its own (bench/micro/connection-floor.mjs, plain JavaScript: a server that starts a bare thread or child per accepted connection, moves the socket to it, and there imports the built-in handler and answers with it until the peer closes; ${(r.spawnRefs ?? []).find((x) => x.kind.endsWith('-floor'))!.n} connections one after another, server on the server's CPUs): ${parts.join('; ')}. The part of a start-up ratio above the floor's is what the model adds; the floor's own is Node's (its \`net\` and stream set-up in the new thread or process, the handler's module load, the hand-off, the teardown).`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // round; met / median-only / not met; start-up goals against the reference rows; speed-up goals
 // out of reach when the server had one CPU; nothing printed when nothing was measured.
 import { describe, expect, it } from 'vitest';
-import { ceilingText, handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
+import { ceilingText, floorText, handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
 import { handoffTable } from '../../bench/report/tables.ts';
 import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
 
@@ -35,6 +35,25 @@ describe('hand-off costs', () => {
     const text = handoffSection(r).join('\n');
     expect(text).toContain('| thread: server CPU per connection (churn c=8) / a bare new Worker() to first message | 1.20× | ≤ 1.5× | **met** |');
     expect(text).toContain('a bare `new Worker()`: 27.5 ms (25.0–30.0) of CPU per start');
+  });
+
+  it('puts the floor under a connection of its own between the bare start and the model, per round', () => {
+    const cells = [1, 2].map((round) => cell({ server: 'thread', workload: 'churn', connections: 8, round, throughput: 10, cpuUsPerRequest: [30_000, 33_000][round - 1] }));
+    const r = syntheticRun(cells, { rounds: 2 });
+    expect(floorText(r)).toBeNull();
+    r.spawnRefs = [
+      { kind: 'worker', round: 1, n: 20, cpuUsPerStart: 10_000, wallMsP50: 9 },
+      { kind: 'worker-floor', round: 1, n: 20, cpuUsPerStart: 15_000, wallMsP50: 15 },
+      { kind: 'worker', round: 2, n: 20, cpuUsPerStart: 11_000, wallMsP50: 9 },
+      { kind: 'worker-floor', round: 2, n: 20, cpuUsPerStart: 22_000, wallMsP50: 15 },
+    ];
+    // Per round: floor ÷ bare 1.5 and 2.0; model ÷ floor 2.0 and 1.5.
+    const text = floorText(r)!;
+    expect(text).toContain('a thread per connection 18.5 ms (15.0–22.0) of CPU per connection, 1.75× (1.50–2.00) the bare `new Worker()` of its round; the thread model\'s churn c=8 1.75× (1.50–2.00) that floor');
+    expect(text).not.toContain('child per connection 0');
+    expect(handoffSection(r).join('\n')).toContain(text);
+    // The floor rows are not bare starts: the start-up goal still divides by the bare row.
+    expect(row(handoffRows(r), 'thread: server CPU per connection').ratio).toMatchObject({ min: 3, max: 3 });
   });
 
   it('a speed-up goal on one server CPU is out of reach, not failed; on two it is judged', () => {
