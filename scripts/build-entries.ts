@@ -1,4 +1,5 @@
-// Bundles each worker and child entry (src/models/entries.ts, ENTRY_NAMES) into .build/<name>.mjs
+// Bundles each worker and child entry and the built-in handler (src/models/entries.ts,
+// ENTRY_SOURCES) into .build/<name>.mjs
 // with rolldown, and writes .build/manifest.json with the hash of every source file in each
 // bundle, so a process uses a bundle only while it matches the sources (entries.ts checks).
 // Node built-ins and packages (piscina, pino) stay imports, resolved from the repository's
@@ -9,7 +10,7 @@
 // from the .ts sources, as they did before bundles.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, ENTRY_NAMES, MANIFEST, MANIFEST_SCHEMA, ROOT, sha1, type EntriesManifest } from '../src/models/entries.ts';
+import { BUILD_DIR, ENTRY_NAMES, ENTRY_SOURCES, MANIFEST, MANIFEST_SCHEMA, ROOT, sha1, type EntriesManifest } from '../src/models/entries.ts';
 
 let rolldown: typeof import('rolldown').rolldown;
 try {
@@ -25,7 +26,7 @@ mkdirSync(BUILD_DIR, { recursive: true });
 const manifest: EntriesManifest = { schema: MANIFEST_SCHEMA, entries: {} };
 for (const name of ENTRY_NAMES) {
   const bundle = await rolldown({
-    input: path.join(ROOT, 'src/models', `${name}.ts`),
+    input: path.join(ROOT, ENTRY_SOURCES[name]),
     platform: 'node',
     // Bare specifiers and node: built-ins are resolved at run time, as in the sources.
     external: [/^node:/, /^[a-z@]/],

@@ -15,7 +15,7 @@ import { SwitchboardError } from './shared/errors.ts';
 import { handlerUrl } from './shared/handler.ts';
 import { createLogger, type Logger } from './shared/log.ts';
 import { addInto, emptyTotals, type DurationCounts, type MetricsTotals } from './shared/metrics.ts';
-import { bundleState } from './models/entries.ts';
+import { bundleState, handlerModuleUrl } from './models/entries.ts';
 import { createModel, modelEntry, type ModelName } from './models/registry.ts';
 import type { Lifecycle, Model, ModelMetrics, ModelStats } from './models/model.ts';
 
@@ -75,7 +75,7 @@ export async function startServer(input: ServerOptions, log?: Logger): Promise<R
   log ??= createLogger(first.logLevel);
   const logger = log;
   const start = async (options: FilledServerOptions): Promise<Model> => {
-    const model = await createModel(options.model, { options, handlerUrl: handlerUrl(options.handler), log: logger });
+    const model = await createModel(options.model, { options, handlerUrl: handlerModuleUrl(handlerUrl(options.handler)), log: logger });
     const entries = bundleState();
     if (modelEntry(options.model as ModelName).family !== 'event-loop' && !entries.fresh && !toldSourceEntries) {
       toldSourceEntries = true;

@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { handlerModuleUrl } from '../../src/models/entries.ts';
 import { BUILTIN_HANDLER } from '../../src/shared/handler.ts';
 import { pinnedCommand } from '../placement.ts';
 
@@ -48,7 +49,7 @@ export async function spawnReference(kind: 'worker' | 'fork', round: number, { n
 export async function connectionFloor(
   kind: 'worker-floor' | 'fork-floor',
   round: number,
-  { n = 20, serverCpus, clientCpus, handler = BUILTIN_HANDLER }: { n?: number; serverCpus?: string; clientCpus?: string; handler?: string } = {},
+  { n = 20, serverCpus, clientCpus, handler = handlerModuleUrl(BUILTIN_HANDLER) }: { n?: number; serverCpus?: string; clientCpus?: string; handler?: string } = {},
 ): Promise<SpawnRefRow> {
   const [cmd, ...args] = pinnedCommand([process.execPath, FLOOR, 'serve', kind === 'worker-floor' ? 'thread' : 'fork', handler], serverCpus);
   const server = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });

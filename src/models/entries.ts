@@ -1,6 +1,6 @@
 // Which file a worker thread or child starts from: the bundled entry (.build/<name>.mjs, one
 // module plus lazily loaded chunks, written by scripts/build-entries.ts) when it is fresh, else
-// the .ts source. Every thread and child otherwise resolves, type-strips and instantiates ~10
+// the .ts source; and the same for the built-in handler they import. Every thread and child otherwise resolves, type-strips and instantiates ~10
 // modules one by one: held A/B on this VM, churn c=8, bundled vs source, 12 pairs each: thread
 // +12.3% connections/s (p=6.8e-6), process +5.8% (p=1.6e-5) (docs/PERFORMANCE.md).
 //
@@ -11,11 +11,24 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUILTIN_HANDLER } from '../shared/handler.ts';
 
-/** The worker and child entry modules, by name (src/models/<name>.ts). */
-export const ENTRY_NAMES = ['thread.worker', 'thread-pool.worker', 'offload.worker', 'process.child'] as const;
-export type EntryName = (typeof ENTRY_NAMES)[number];
+/**
+ * What is bundled, by name: the worker and child entries, and the built-in handler, which every
+ * thread and child imports by URL as it would a user's handler. From its three .ts files it cost
+ * each thread ≈ 1.7–2.1 ms to resolve, strip and link, bundled ≈ 0.45 ms (wall time of the import
+ * in a fresh worker, 3 each, 2026-12-04): a thread-per-connection model pays that per connection.
+ */
+export const ENTRY_SOURCES = {
+  'thread.worker': 'src/models/thread.worker.ts',
+  'thread-pool.worker': 'src/models/thread-pool.worker.ts',
+  'offload.worker': 'src/models/offload.worker.ts',
+  'process.child': 'src/models/process.child.ts',
+  'builtin-handler': 'src/shared/builtin-handler.ts',
+} as const;
+export type EntryName = keyof typeof ENTRY_SOURCES;
+export const ENTRY_NAMES = Object.keys(ENTRY_SOURCES) as EntryName[];
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUILD_DIR = path.join(ROOT, '.build');
@@ -82,7 +95,12 @@ export function bundleState(): BundleState {
   return (state = checkManifest(manifest, readFromRoot));
 }
 
-/** The path a thread or child of `name` starts from. */
+/** The path a thread or child of `name` starts from (or, for the built-in handler, imports). */
 export function entryFile(name: EntryName): string {
-  return bundleState().fresh ? path.join(BUILD_DIR, `${name}.mjs`) : fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  return bundleState().fresh ? path.join(BUILD_DIR, `${name}.mjs`) : path.join(ROOT, ENTRY_SOURCES[name]);
+}
+
+/** The URL threads and children import a handler from: the built-in handler's bundle when fresh; any other handler as given. */
+export function handlerModuleUrl(url: string): string {
+  return url === BUILTIN_HANDLER ? pathToFileURL(entryFile('builtin-handler')).href : url;
 }

@@ -1,12 +1,17 @@
-// The bundled worker and child entries (src/models/entries.ts, scripts/build-entries.ts): used only
+// The bundled worker and child entries and built-in handler (src/models/entries.ts,
+// scripts/build-entries.ts): used only
 // while they match the sources, and the .ts sources still serve when asked for or when stale.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descendants } from '../../harness/proc-tree.ts';
 import { startModelServer, type ServerProcess } from '../../harness/server.ts';
-import { ENTRY_NAMES, MANIFEST, MANIFEST_SCHEMA, ROOT, checkManifest, readFromRoot, sha1, type EntriesManifest } from '../../src/models/entries.ts';
+import { ENTRY_NAMES, MANIFEST, MANIFEST_SCHEMA, ROOT, checkManifest, handlerModuleUrl, readFromRoot, sha1, type EntriesManifest } from '../../src/models/entries.ts';
 import { FrameClient } from '../../src/shared/client.ts';
+import { ProtocolError } from '../../src/shared/errors.ts';
+import { BUILTIN_HANDLER, loadHandler } from '../../src/shared/handler.ts';
+import { Op } from '../../src/shared/protocol.ts';
 
 describe('checkManifest', () => {
   const files: Record<string, string> = { 'src/a.ts': 'a', 'src/b.ts': 'b' };
@@ -73,6 +78,19 @@ describe('the entries a server starts its threads and children from', () => {
     await c.close();
     expect(s.stderr().match(/start from the \.ts sources/g)).toHaveLength(1);
     expect(s.stderr()).toMatch(/SWITCHBOARD_ENTRIES=source/);
+  });
+
+  it('the built-in handler is imported from its bundle, which answers as the source does; other handlers as given', async () => {
+    expect(handlerModuleUrl(BUILTIN_HANDLER)).toBe(pathToFileURL(path.join(ROOT, '.build/builtin-handler.mjs')).href);
+    expect(handlerModuleUrl('file:///srv/h.mjs?us=5')).toBe('file:///srv/h.mjs?us=5');
+    const bundled = await loadHandler(handlerModuleUrl(BUILTIN_HANDLER));
+    const source = await loadHandler(BUILTIN_HANDLER);
+    const ctx = { model: 'test', pid: 1, threadId: 0, connection: 1, requests: 1, maxWork: 1000, peer: '' };
+    const work = Buffer.from([0, 0, 0, 3, 9, 9]);
+    expect(await bundled(Op.WORK, work, ctx)).toEqual(await source(Op.WORK, work, ctx));
+    expect(await bundled(Op.ECHO, Buffer.from('hi'), ctx)).toEqual({ op: Op.ECHO, payload: Buffer.from('hi') });
+    // Its ProtocolError is a copy of errors.ts's, and still one (branded with Symbol.for).
+    expect(() => bundled(Op.WORK, Buffer.alloc(2), ctx)).toThrow(ProtocolError);
   });
 
   // The conformance suite runs every model on the bundles; each thread entry also serves from source.
