@@ -60,7 +60,7 @@ export const MODELS = {
     load: async () => (await import('./process-pool.ts')).ProcessPoolModel,
   },
   thread: {
-    summary: 'a fresh worker thread per connection (--max-threads, --spare-threads warm spares)',
+    summary: 'a fresh worker thread per connection (--max-threads, --spare-threads warm spares); a thread start (≈ 15 ms of CPU here) per connection, code compiled eagerly (SWITCHBOARD_LAZY_COMPILE=1: not)',
     family: 'thread',
     startsPerConnection: 'a thread start per connection',
     capacity: (o) => o.maxThreads,

@@ -1,10 +1,10 @@
 // thread: one worker_threads Worker per connection (the HOWTO's "thread per connection").
 // The accept loop's socket moves, unread, to a fresh thread that serves it with the shared
 // connection code and exits when it closes. Blocking handlers stall only their own connection;
-// the price is a thread start-up per connection (≈ 11.5 ms bare on an idle Node 26, more with the
-// handler loaded: README, Models; `make bench`'s churn workload measured ≈ 28 ms of server CPU per
-// connection, results/latest.md), which --spare-threads hides from latency (pre-started idle
-// threads) but not from CPU.
+// the price is a thread start-up per connection (≈ 11 ms bare on an idle Node 26; ≈ 15–16 ms of
+// server CPU per connection here with the socket and handler, near a plain JavaScript
+// thread-per-connection server's: docs/PERFORMANCE.md), which --spare-threads hides from latency
+// (pre-started idle threads) but not from CPU.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Socket } from 'node:net';
@@ -16,7 +16,7 @@ import { ModelBase, type ModelContext } from './model.ts';
 import { entryFile } from './entries.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
 import { SERVE_QUEUE_SHARE_OF_DRAIN, UNREAD_AT_SHUTDOWN, WaitQueue } from './wait-queue.ts';
-import { resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
+import { compileEagerlyInNewThreads, resourceLimits, startupMessage, enableWorkerCompileCache } from './worker-options.ts';
 
 /** OS thread name (≤ 15 chars, visible in /proc/<pid>/task/*\/comm): lets tests count connection threads. */
 export const THREAD_NAME = 'sb-conn-thread';
@@ -77,6 +77,7 @@ export class ThreadModel extends ModelBase {
 
   protected async onStart(): Promise<void> {
     enableWorkerCompileCache();
+    compileEagerlyInNewThreads();
     // The ready handshake proves the handler loads in a thread before we listen. With no spares
     // wanted, one probe thread starts and is sent away again.
     const first = Array.from({ length: Math.max(1, this.ctx.options.spareThreads) }, () => this.#spawn());

@@ -1,6 +1,7 @@
 // What every worker_threads model gives its threads: the startup message (handler, limits) and
 // the per-thread heap cap. One place so thread, thread-pool and offload cannot drift apart.
 import { enableCompileCache } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { connectionLimits } from '../shared/config.ts';
 import type { StartupMessage } from '../shared/ipc.ts';
@@ -55,4 +56,21 @@ export function trackPoolThreads(pool: { on(event: 'workerCreate' | 'workerDestr
       lifecycle.respawns++;
     }
   });
+}
+
+/**
+ * V8 compiles a function when it is first called (lazy compilation). A thread that serves one
+ * connection and exits pays that in its fresh isolate for every function of Node's `net` and
+ * stream code, and of ours, that the connection touches. Compiled eagerly (`--no-lazy`, set here
+ * at run time before the first thread starts: a worker cannot take V8 flags of its own), a thread
+ * per connection costs less: 15.3–16.0 against 18.8–20.8 ms of server CPU per connection
+ * (bench/micro/connection-floor.mjs drive, 40 connections one after another, 3 interleaved pairs,
+ * 2026-12-04), at ≈ 0.6 MB more RSS per thread (100 held connections: 1,017 against 960 MB).
+ * Only for a thread per connection: a child process started with `--no-lazy` paid 57–60 against
+ * 40 ms (its whole bootstrap compiled eagerly), and pools start their threads once.
+ * SWITCHBOARD_LAZY_COMPILE=1 keeps V8's default.
+ */
+export function compileEagerlyInNewThreads(): void {
+  if (process.env.SWITCHBOARD_LAZY_COMPILE === '1') return;
+  setFlagsFromString('--no-lazy');
 }
