@@ -161,8 +161,6 @@ export function handoffSection(r: RunResults): string[] {
     const floor = floorText(r);
     if (floor) L.push('', floor);
   }
-  const offloadFloor = offloadFloorText(r);
-  if (offloadFloor) L.push('', offloadFloor);
   const ceiling = ceilingText(r);
   if (ceiling) L.push('', ceiling);
   L.push('');
@@ -201,28 +199,6 @@ export function floorText(r: RunResults): string | null {
   }
   if (!parts.length) return null;
   return `Floor under a connection of its own (bench/micro/connection-floor.mjs, plain JavaScript: a server that starts a bare thread or child per accepted connection, moves the socket to it, and there imports the built-in handler and answers with it until the peer closes; ${(r.spawnRefs ?? []).find((x) => x.kind.endsWith('-floor'))!.n} connections one after another, server on the server's CPUs): ${parts.join('; ')}. The part of a start-up ratio above the floor's is what the model adds; the floor's own is Node's (its \`net\` and stream set-up in the new thread or process, the handler's module load, the hand-off, the teardown).`;
-}
-
-/** The micro-benchmark row of a lone request's round trip through a piscina pool (bench/micro/handoff.ts). */
-export const POOL_ROUND_TRIP = '64 B request → piscina pool and back (one task)';
-
-/**
- * The floor under offload's unloaded p50: event-loop's path plus one request's round trip through
- * a pool thread, which is all offload adds for a lone request (decode, hand over, the handler on
- * the pool thread, the answer back, encode). Event-loop's p50 per round + this run's micro-benchmark
- * p50 of that round trip (plain JavaScript and piscina, nothing of ours), ÷ event-loop's p50; and
- * offload's p50 ÷ that floor. Null without the micro-benchmark or the cells.
- */
-export function offloadFloorText(r: RunResults): string | null {
-  const trip = r.micro?.handoff?.find((x) => x.name.startsWith(POOL_ROUND_TRIP));
-  if (!trip || !(trip.p50 > 0)) return null;
-  const el = perRound(r, cell('event-loop', 'echo-64B', 1, 'p50'));
-  const off = perRound(r, cell('offload', 'echo-64B', 1, 'p50'));
-  const rounds = [...el.keys()].filter((k) => off.has(k));
-  if (!rounds.length) return null;
-  const floorRatio = spread(rounds.map((k) => (el.get(k)! + trip.p50) / el.get(k)!));
-  const ours = spread(rounds.map((k) => off.get(k)! / (el.get(k)! + trip.p50)));
-  return `Floor under offload's unloaded p50 (echo-64B c=1): event-loop's p50 plus one request's round trip through a piscina pool thread (micro-benchmarks below, p50 ${trip.p50.toFixed(1)} µs, plain JavaScript), which is what offload adds for a lone request: ${ratioText(floorRatio)} event-loop's p50 already; offload measured ${ratioText(ours)} that floor.`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // round; met / median-only / not met; start-up goals against the reference rows; speed-up goals
 // out of reach when the server had one CPU; nothing printed when nothing was measured.
 import { describe, expect, it } from 'vitest';
-import { ceilingText, floorText, handoffRows, handoffSection, offloadFloorText, POOL_ROUND_TRIP, serverCpuCount } from '../../bench/report/handoff.ts';
+import { ceilingText, floorText, handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
 import { handoffTable } from '../../bench/report/tables.ts';
 import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
 
@@ -54,22 +54,6 @@ describe('hand-off costs', () => {
     expect(handoffSection(r).join('\n')).toContain(text);
     // The floor rows are not bare starts: the start-up goal still divides by the bare row.
     expect(row(handoffRows(r), 'thread: server CPU per connection').ratio).toMatchObject({ min: 3, max: 3 });
-  });
-
-  it("puts offload's unloaded p50 over event-loop's path plus one pool round trip", () => {
-    const cells = [1, 2].flatMap((round) => [
-      cell({ server: 'event-loop', connections: 1, round, throughput: 30_000, p50: [20, 30][round - 1] }),
-      cell({ server: 'offload', connections: 1, round, throughput: 10_000, p50: [100, 90][round - 1] }),
-    ]);
-    const r = syntheticRun(cells, { rounds: 2 });
-    expect(offloadFloorText(r)).toBeNull(); // no micro-benchmarks in the run
-    r.micro = { codec: [], rtt: [], handoff: [{ name: `${POOL_ROUND_TRIP}`, mean: 70, p50: 60, p99: 200, samples: 100 }] };
-    // Floor per round: (20 + 60) / 20 = 4, (30 + 60) / 30 = 3; offload ÷ floor: 100 / 80, 90 / 90.
-    const text = offloadFloorText(r)!;
-    expect(text).toContain('p50 60.0 µs');
-    expect(text).toContain("3.50× (3.00–4.00) event-loop's p50 already");
-    expect(text).toContain('offload measured 1.13× (1.00–1.25) that floor');
-    expect(handoffSection(r).join('\n')).toContain(text);
   });
 
   it('a speed-up goal on one server CPU is out of reach, not failed; on two it is judged', () => {
