@@ -11,6 +11,7 @@ import type { RttRow } from './micro/rtt.ts';
 import type { HandoffRow } from './micro/handoff.ts';
 import type { ParallelCeilingRow } from './micro/parallel-ceiling.ts';
 import type { SpawnRefRow } from './micro/spawn.ts';
+import type { ThreadHopRow } from './micro/hop.ts';
 import type { Target } from './server-proc.ts';
 import type { Workload } from './workloads.ts';
 
@@ -43,6 +44,11 @@ export interface RunResults {
    * per round (bench/micro/parallel-ceiling.ts). Absent in runs before it and in runs without them.
    */
   parallelCeiling?: ParallelCeilingRow[];
+  /**
+   * The thread-hop floor under offload's unloaded p50, one row per way back and round
+   * (bench/micro/hop.ts). Absent in runs before it and in runs without the offload model.
+   */
+  threadHops?: ThreadHopRow[];
   notes: string[];
   /** `bench --handler H --mix F`: the user's handler and mix, its profile and the cross-model check. */
   mix?: MixSection;

@@ -25,6 +25,7 @@ import { codecBench } from './micro/codec.ts';
 import { rttBench } from './micro/rtt.ts';
 import { handoffBench } from './micro/handoff.ts';
 import { connectionFloor, spawnReference } from './micro/spawn.ts';
+import { threadHop } from './micro/hop.ts';
 import { parallelCeiling } from './micro/parallel-ceiling.ts';
 import { writeReport } from './report.ts';
 import { checkConsistency } from './mix/consistency.ts';
@@ -302,6 +303,9 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   if (sharedAt >= 0) results.parallelCeiling = [];
   const refKinds = (['worker', 'fork'] as const).filter((k) => !mixRun && plan.some((p) => p.workload.loop === 'churn' && p.target.name === (k === 'worker' ? 'thread' : 'process')));
   if (refKinds.length) results.spawnRefs = [];
+  // The floor under offload's unloaded p50: needs offload's and event-loop's c=1 echo cells.
+  const hops = !mixRun && (['offload', 'event-loop'] as const).every((m) => plan.some((p) => p.target.name === m && p.workload.name === 'echo-64B' && p.connections === 1));
+  if (hops) results.threadHops = [];
   for (let round = 1; round <= rounds; round++) for (const [i, p] of plan.entries()) {
     if (i === 0) {
       for (const kind of refKinds) {
@@ -317,6 +321,14 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
           results.spawnRefs!.push(await connectionFloor(floor, round, { n: quick ? 8 : 20, serverCpus: placement.server, clientCpus: placement.client }));
         } catch (err) {
           notes.push(`Floor cell (${floor}, round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      if (hops) {
+        progress.show(`${rounds > 1 ? `round ${round}/${rounds} ` : ''}floor: a bare thread hop and back`);
+        try {
+          results.threadHops!.push(...(await threadHop(round, { n: quick ? 1000 : 5000, cpus: placement.server })));
+        } catch (err) {
+          notes.push(`Thread-hop floor (round ${round}) failed: ${(err as Error).message.split('\n')[0]}`);
         }
       }
     }

@@ -3,6 +3,7 @@
 // is built on — event-loop, the bare Node echo server, the bare Worker/fork start-up cells.
 // Each ratio is taken per round (both sides from the same round) and shown as the median with
 // the range over rounds. The goals are issue 15's. Pure: rows from RunResults.
+import type { HopMode } from '../micro/hop.ts';
 import type { SpawnKind } from '../micro/spawn.ts';
 import type { CellResult, RunResults } from '../results.ts';
 import { spread, type Spread } from './aggregate.ts';
@@ -161,6 +162,8 @@ export function handoffSection(r: RunResults): string[] {
     const floor = floorText(r);
     if (floor) L.push('', floor);
   }
+  const hop = hopText(r);
+  if (hop) L.push('', hop);
   const ceiling = ceilingText(r);
   if (ceiling) L.push('', ceiling);
   L.push('');
@@ -225,5 +228,37 @@ export function ceilingText(r: RunResults): string | null {
     `The machine's parallel ceiling next to \`${PAR}\` (bench/micro/parallel-ceiling.ts: ${rows[0]!.threads} threads of the same SHA-256 work at once ÷ one thread alone, just before the round's first such cell) and each speed-up over event-loop in the same round: ${rounds.join(' · ')}.` +
     (below ? ` In ${below} of ${rows.length} round(s) the machine itself measured below ${need}×.` : '') +
     ' The probe takes 0.8 s before the cells and the host can change within seconds, so it is context for a round, not a bound on it.'
+  );
+}
+
+const HOP_WAY: Record<HopMode, string> = {
+  port: 'answer on a MessagePort, piscina’s way',
+  waitasync: 'answer through shared memory, Atomics.waitAsync on the main loop',
+  piscina: 'a bare piscina pool’s task (its machinery on top of the port way)',
+};
+
+/**
+ * The floor under offload's unloaded p50, per way back: the bare thread hop's p50 (µs, per round),
+ * and (event-loop's c=1 p50 + that) ÷ event-loop's c=1 p50 of the same round: the lowest the
+ * offload p50 goal's ratio can be that way, next to offload's own. Null when no hop was measured.
+ */
+export function hopText(r: RunResults): string | null {
+  const rows = r.threadHops ?? [];
+  if (!rows.length) return null;
+  const el = perRound(r, cell('event-loop', 'echo-64B', 1, 'p50'));
+  const off = roundRatio(r, cell('offload', 'echo-64B', 1, 'p50'), cell('event-loop', 'echo-64B', 1, 'p50'));
+  const parts: string[] = [];
+  for (const mode of ['port', 'waitasync', 'piscina'] as const) {
+    const mine = rows.filter((x) => x.mode === mode);
+    if (!mine.length) continue;
+    const p50 = spread(mine.map((x) => x.p50Us));
+    const cpu = spread(mine.map((x) => x.cpuUsPerTrip));
+    const floor = spread(mine.filter((x) => el.has(x.round)).map((x) => (el.get(x.round)! + x.p50Us) / el.get(x.round)!));
+    parts.push(`${HOP_WAY[mode]}: ${ranged(p50, (v) => v.toFixed(1), 'µs')} p50 per round trip, ${ranged(cpu, (v) => v.toFixed(1), 'µs')} of CPU${floor ? `, so offload's p50 ≥ ${ratioText(floor)} event-loop's` : ''}`);
+  }
+  if (!parts.length) return null;
+  return (
+    `Floor under offload's unloaded p50 (bench/micro/thread-hop.mjs, plain JavaScript on the server's CPUs: a main thread that is an event loop hands a request to a thread parked in \`Atomics.wait\` and gets the answer back, nothing else on either side, ${rows[0]!.n} round trips per round; the floor ratio is event-loop's c=1 p50 plus the hop's p50, over event-loop's p50, per round): ${parts.join('; ')}.` +
+    (off ? ` offload measured ${ratioText(off)}: above the bare piscina task's figure is ours (the batch, the proxy handler's promise, the packed copies each way), between it and the port way's is piscina's.` : '')
   );
 }

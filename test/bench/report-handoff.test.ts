@@ -2,7 +2,7 @@
 // round; met / median-only / not met; start-up goals against the reference rows; speed-up goals
 // out of reach when the server had one CPU; nothing printed when nothing was measured.
 import { describe, expect, it } from 'vitest';
-import { ceilingText, floorText, handoffRows, handoffSection, serverCpuCount } from '../../bench/report/handoff.ts';
+import { ceilingText, floorText, handoffRows, handoffSection, hopText, serverCpuCount } from '../../bench/report/handoff.ts';
 import { handoffTable } from '../../bench/report/tables.ts';
 import { cell, syntheticRun } from './fixtures/synthetic-run.ts';
 
@@ -54,6 +54,28 @@ describe('hand-off costs', () => {
     expect(handoffSection(r).join('\n')).toContain(text);
     // The floor rows are not bare starts: the start-up goal still divides by the bare row.
     expect(row(handoffRows(r), 'thread: server CPU per connection').ratio).toMatchObject({ min: 3, max: 3 });
+  });
+
+  it('puts the thread-hop floor under offload\'s unloaded p50, per round and per way back', () => {
+    const cells = [1, 2].flatMap((round) => [
+      cell({ server: 'event-loop', workload: 'echo-64B', connections: 1, round, throughput: 1, p50: [20, 25][round - 1] }),
+      cell({ server: 'offload', workload: 'echo-64B', connections: 1, round, throughput: 1, p50: [50, 50][round - 1] }),
+    ]);
+    const r = syntheticRun(cells, { rounds: 2 });
+    expect(hopText(r)).toBeNull();
+    r.threadHops = [
+      { mode: 'port', round: 1, n: 100, p50Us: 10, p99Us: 30, cpuUsPerTrip: 13 },
+      { mode: 'waitasync', round: 1, n: 100, p50Us: 5, p99Us: 15, cpuUsPerTrip: 9 },
+      { mode: 'port', round: 2, n: 100, p50Us: 15, p99Us: 30, cpuUsPerTrip: 15 },
+      { mode: 'waitasync', round: 2, n: 100, p50Us: 5, p99Us: 15, cpuUsPerTrip: 9 },
+    ];
+    // Floors per round: port (20+10)/20 = 1.5 and (25+15)/25 = 1.6; waitasync 1.25 and 1.2.
+    const text = hopText(r)!;
+    expect(text).toContain("MessagePort, piscina’s way: 12.5 µs (10.0–15.0) p50 per round trip, 14.0 µs (13.0–15.0) of CPU, so offload's p50 ≥ 1.55× (1.50–1.60) event-loop's");
+    expect(text).toContain("Atomics.waitAsync on the main loop: 5.0 µs p50 per round trip, 9.0 µs of CPU, so offload's p50 ≥ 1.23× (1.20–1.25) event-loop's");
+    // offload's own ratio, per round: 2.5 and 2.0.
+    expect(text).toContain('offload measured 2.25× (2.00–2.50)');
+    expect(handoffSection(r).join('\n')).toContain(text);
   });
 
   it('a speed-up goal on one server CPU is out of reach, not failed; on two it is judged', () => {
