@@ -86,9 +86,7 @@ async function measure(mode, n) {
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
   await new Promise((resolve) => worker.once('exit', resolve));
-  lat.sort();
-  const q = (p) => lat[Math.min(n - 1, Math.floor(n * p))] * 1000;
-  return { mode, n, p50Us: q(0.5), p99Us: q(0.99), cpuUsPerTrip: (cpu.user + cpu.system) / n };
+  return row(mode, lat, cpu);
 }
 
 async function measurePiscina(n) {
@@ -105,7 +103,13 @@ async function measurePiscina(n) {
   }
   const cpu = process.cpuUsage(cpu0);
   await pool.destroy();
+  return row('piscina', lat, cpu);
+}
+
+/** One mode's row: latencies (ms, sorted here) → p50 and p99 in µs; CPU over the measured trips. */
+function row(mode, lat, cpu) {
+  const n = lat.length;
   lat.sort();
   const q = (p) => lat[Math.min(n - 1, Math.floor(n * p))] * 1000;
-  return { mode: 'piscina', n, p50Us: q(0.5), p99Us: q(0.99), cpuUsPerTrip: (cpu.user + cpu.system) / n };
+  return { mode, n, p50Us: q(0.5), p99Us: q(0.99), cpuUsPerTrip: (cpu.user + cpu.system) / n };
 }
