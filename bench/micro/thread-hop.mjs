@@ -6,7 +6,7 @@
 //
 //   node bench/micro/thread-hop.mjs [N]   → one JSON line on stdout: { rows: [ … ] }
 //
-// Two ways back, each N round trips after N/10 not counted:
+// Three ways back, each N round trips after N/10 not counted (warmUp):
 //   port        piscina's own: the thread answers with a MessagePort message, which wakes the
 //               main loop through libuv (what offload's pool does today, per task);
 //   waitasync   shared memory both ways: the main thread waits with Atomics.waitAsync, which V8
@@ -23,6 +23,8 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Piscina } from 'piscina';
 
 const MODES = ['port', 'waitasync', 'piscina'];
+/** Round trips run before the measured ones: the first wakes of a new thread are not the steady state. */
+const warmUp = (n) => Math.ceil(n / 10);
 
 if (!isMainThread) {
   const { mode, sab } = workerData;
@@ -56,9 +58,8 @@ async function measure(mode, n) {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
-  const warm = Math.ceil(n / 10);
   const lat = new Float64Array(n);
-  let i = -warm;
+  let i = -warmUp(n);
   let sentAt = 0;
   let cpu0 = null;
   await new Promise((done) => {
@@ -94,7 +95,7 @@ async function measurePiscina(n) {
   const task = new Uint8Array(64);
   const lat = new Float64Array(n);
   let cpu0 = null;
-  for (let i = -Math.ceil(n / 10); i < n; i++) {
+  for (let i = -warmUp(n); i < n; i++) {
     if (i === 0) cpu0 = process.cpuUsage();
     await new Promise((resolve) => setImmediate(resolve)); // each task from a fresh loop turn
     const sentAt = performance.now();
