@@ -8,21 +8,30 @@
 #
 #   bash bench/micro/socket-hop.sh [rounds=3] [seconds=4]
 #
-# Takes rounds × 5 × (seconds + 2.5) s. Needs cc and taskset; without them it says so, exits 0.
+# Takes rounds × 5 × (seconds + 2.5) s. Needs a C compiler and taskset; without them it says so, exits 0.
 set -u
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 secs=${2:-4}
 node=.toolchain/bin/node
 [ -x "$node" ] || { echo "socket-hop: run make setup first (no $node)" >&2; exit 2; }
-if ! command -v cc >/dev/null || ! command -v taskset >/dev/null; then
-  echo "socket-hop: needs cc and taskset; skipped"; exit 0
-fi
+command -v taskset >/dev/null || { echo "socket-hop: needs taskset; skipped"; exit 0; }
+# The C client as make bench-validate builds it (bench/validate/c-client.ts: one compiler search, one set of flags).
+client=$("$node" --input-type=module -e "
+  import { findCompiler, buildClient } from './bench/validate/c-client.ts';
+  const c = findCompiler();
+  if (!c) process.exit(3);
+  console.log(buildClient(c.cc));
+")
+case $? in
+  0) ;;
+  3) echo "socket-hop: no C compiler (cc, gcc or clang); skipped"; exit 0 ;;
+  *) exit 1 ;;
+esac
 tmp=$(mktemp -d)
 srv=
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-cc -O2 -std=gnu11 -o "$tmp/echo-client" bench/validate/echo-client.c || exit 1
 tick=$(getconf CLK_TCK)
 servers=(event-loop offload net piscina shared)
 printf '%-10s %5s %12s %10s %9s\n' server round 'cpu/req µs' 'req/s' 'p50 µs'
@@ -36,7 +45,7 @@ for r in $(seq 1 "$rounds"); do
     for _ in $(seq 1 100); do grep -q 'listening' "$tmp/log" && break; sleep 0.1; done
     port=$(grep -oE '(127\.0\.0\.1:|port )[0-9]+' "$tmp/log" | head -1 | grep -oE '[0-9]+$')
     [ -n "$port" ] || { echo "socket-hop: $s did not start:"; cat "$tmp/log"; exit 1; }
-    taskset -c 0 "$tmp/echo-client" --port "$port" --connections 1 --payload 64 --warmup 1 --duration "$secs" >"$tmp/out.json" &
+    taskset -c 0 "$client" --port "$port" --connections 1 --payload 64 --warmup 1 --duration "$secs" >"$tmp/out.json" &
     cl=$!
     sleep 1
     t0=$(awk '{print $14+$15}' /proc/$srv/stat)
