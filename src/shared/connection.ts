@@ -85,7 +85,13 @@ export const LINGER_MS = 2_000;
 type Out = Buffer | [Buffer, Uint8Array];
 interface Slot {
   out: Out | null;
+  /** An awaited answer's --request-timeout deadline (performance.now() ms); 0 for none. */
+  deadline: number;
+  /** performance.now() when the request was handed to the handler (metrics), 0 without metrics. */
+  t0: number;
 }
+/** A request-timeout wake-up this close to a deadline times it out rather than re-arming for the rest. */
+const DEADLINE_SLACK_MS = 1;
 
 export function serveConnection(socket: Socket, options: ServeOptions): Connection {
   return new Connection(socket, options);
@@ -132,6 +138,8 @@ export class Connection {
   #idleTimer: NodeJS.Timeout | null = null;
   #frameTimer: NodeJS.Timeout | null = null;
   #otherTimer: NodeJS.Timeout | null = null; // drain grace, then linger
+  /** One --request-timeout timer for the whole connection, due at its oldest awaited answer's deadline. */
+  #deadlineTimer: NodeJS.Timeout | null = null;
   #resolve!: (s: ConnectionSummary) => void;
 
   constructor(socket: Socket, options: ServeOptions) {
@@ -349,28 +357,49 @@ export class Connection {
     }
   };
 
+  /**
+   * A handler that answers with a promise. The answer keeps its place in the queue (answers go out
+   * in request order) and is bounded by --request-timeout. That bound is one timer per connection,
+   * not one per request: deadlines rise in queue order, so the timer only has to be due at the
+   * oldest unanswered one (#onDeadline re-arms it for the next). A timer per request cost
+   * setTimeout + unref + clearTimeout on every async answer, most of which come in microseconds.
+   */
   #awaitResult(promise: Promise<HandlerResult>, t0: number): void {
-    const slot: Slot = { out: null };
+    const timeoutMs = this.#limits.requestTimeoutMs;
+    const slot: Slot = { out: null, deadline: timeoutMs > 0 ? performance.now() + timeoutMs : 0, t0 };
     this.#queue.push(slot);
-    let timer: NodeJS.Timeout | null = null;
+    if (timeoutMs > 0) this.#deadlineTimer ??= setTimeout(this.#onDeadline, timeoutMs).unref();
     const settle = (out: Out): void => {
       if (slot.out) return; // already answered (timed out)
-      if (timer) clearTimeout(timer);
       slot.out = out;
       this.#metrics?.observe(performance.now() - t0);
       this.#flush();
     };
-    if (this.#limits.requestTimeoutMs > 0) {
-      timer = setTimeout(() => {
-        timer = null;
-        settle(this.#errorFrame('E_TIMEOUT', `handler did not answer within ${this.#limits.requestTimeoutMs} ms`));
-      }, this.#limits.requestTimeoutMs).unref();
-    }
     promise.then(
       (r) => settle(this.#toFrame(r)),
       (e) => settle(this.#failureFrame(e)),
     );
   }
+
+  /** Times out every awaited answer past its deadline, then re-arms for the oldest still waiting. */
+  #onDeadline = (): void => {
+    this.#deadlineTimer = null;
+    const now = performance.now();
+    const queue = this.#queue;
+    let expired = false;
+    for (let i = this.#head; i < queue.length; i++) {
+      const slot = queue[i]!;
+      if (slot.out || slot.deadline === 0) continue;
+      if (slot.deadline > now + DEADLINE_SLACK_MS) {
+        this.#deadlineTimer = setTimeout(this.#onDeadline, slot.deadline - now).unref();
+        break;
+      }
+      slot.out = this.#errorFrame('E_TIMEOUT', `handler did not answer within ${this.#limits.requestTimeoutMs} ms`);
+      this.#metrics?.observe(now - slot.t0);
+      expired = true;
+    }
+    if (expired) this.#flush();
+  };
 
   #onEnd = (): void => {
     // An incomplete trailing frame is dropped; every complete request still gets its answer.
@@ -410,7 +439,7 @@ export class Connection {
 
   #respond(out: Out): void {
     if (this.#head === this.#queue.length) this.#write(out);
-    else this.#queue.push({ out });
+    else this.#queue.push({ out, deadline: 0, t0: 0 });
   }
 
   #respondError(code: ErrorCode, message: string): void {
@@ -541,7 +570,8 @@ export class Connection {
     this.#clearFrameTimer();
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     if (this.#otherTimer) clearTimeout(this.#otherTimer);
-    this.#idleTimer = this.#otherTimer = null;
+    if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
+    this.#idleTimer = this.#otherTimer = this.#deadlineTimer = null;
   }
 
   #onError = (): void => {

@@ -292,6 +292,49 @@ describe('timeouts', () => {
     expect(await done()).toEqual({ requests: 2, errors: 1, reason: 'eof' });
   });
 
+  // One timer per connection serves every awaited answer (connection.ts #onDeadline): each must
+  // still time out at its own deadline, counted from its own request, never from the oldest's.
+  it('times out each awaited answer at its own deadline, in order, when several wait at once', async () => {
+    const { handler } = controlledHandler({ syncEcho: true });
+    const { peer } = await serve(handler, { requestTimeoutMs: 200 });
+    const sent = performance.now();
+    peer.send(Op.SLEEP, 'a');
+    await sleep(100);
+    peer.send(Op.SLEEP, 'b');
+    peer.send(Op.ECHO, 'c'); // answered at once by the handler, but behind b in the queue
+    const arrived: number[] = [];
+    await waitFor(() => {
+      while (arrived.length < peer.frames.length) arrived.push(performance.now() - sent);
+      return peer.frames.length === 3;
+    }, 'three answers');
+    expect(peer.frames.map(describeFrame)).toEqual(['ERR:E_TIMEOUT', 'ERR:E_TIMEOUT', '1:c']);
+    expect(arrived[0]).toBeGreaterThanOrEqual(190);
+    // b's deadline is 200 ms after b, not after a: ~300 ms after a was sent.
+    expect(arrived[1]).toBeGreaterThanOrEqual(285);
+  });
+
+  it('keeps timing the next awaited answer after the oldest is answered in time', async () => {
+    const { handler, calls } = controlledHandler({ syncEcho: true });
+    const { peer, done } = await serve(handler, { requestTimeoutMs: 200 });
+    const sent = performance.now();
+    peer.send(Op.SLEEP, 'a');
+    await sleep(60);
+    peer.send(Op.SLEEP, 'b');
+    await waitFor(() => calls.length === 2, 'both requests to reach the handler');
+    calls[0]!.resolve(); // a in time; the timer was armed for a's deadline
+    await peer.frameCount(1);
+    await peer.frameCount(2);
+    const bAt = performance.now() - sent;
+    expect(peer.frames.map(describeFrame)).toEqual(['3:a', 'ERR:E_TIMEOUT']);
+    expect(bAt).toBeGreaterThanOrEqual(250); // b's own deadline, ~260 ms after a
+    calls[1]!.resolve(); // too late: dropped
+    peer.send(Op.ECHO, 'next');
+    await peer.frameCount(3);
+    expect(peer.frames.map(describeFrame)).toEqual(['3:a', 'ERR:E_TIMEOUT', '1:next']);
+    peer.socket.end();
+    expect(await done()).toEqual({ requests: 3, errors: 1, reason: 'eof' });
+  });
+
   // The frame timer used to keep running while the server itself had stopped reading
   // (max-in-flight reached), so a peer that sent its frame in full, promptly, was answered
   // E_TIMEOUT "frame not completed" and cut off.
