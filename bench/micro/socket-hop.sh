@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Where offload's lone request goes, measured from outside: server CPU per request and p50 at one
 # connection, by the C client (bench/validate/echo-client.c), for switchboard's event-loop and
-# offload and for the three bare servers of socket-hop.mjs (no hop, a bare piscina task, a bare
-# shared-memory hop), interleaved round by round so the host's drift hits all alike. Server on
+# offload and for the bare servers of socket-hop.mjs (no hop, a bare piscina task, a bare
+# one-slot shared-memory hop, the same hop through src/shared/ring.ts), interleaved round by round so the host's drift hits all alike. Server on
 # CPU 1, client on CPU 0 (as make bench places them). CPU is the server process's utime+stime
 # (/proc/PID/stat, all its threads) over the client's measured window.
 #
 #   bash bench/micro/socket-hop.sh [rounds=3] [seconds=4]
 #
-# Takes rounds × 5 × (seconds + 2.5) s. Needs a C compiler and taskset; without them it says so, exits 0.
+# Takes rounds × 6 × (seconds + 2.5) s. Needs a C compiler and taskset; without them it says so, exits 0.
 set -u
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
@@ -33,7 +33,7 @@ srv=
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 tick=$(getconf CLK_TCK)
-servers=(event-loop offload net piscina shared)
+servers=(event-loop offload net piscina shared ring)
 printf '%-10s %5s %12s %10s %9s\n' server round 'cpu/req µs' 'req/s' 'p50 µs'
 for r in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do

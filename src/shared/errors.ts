@@ -68,7 +68,9 @@ export type SwitchboardErrorCode =
   /** No worker thread of the model could start (the handler fails there, a crash at start-up). */
   | 'ERR_THREAD_START'
   /** No child process of the model could start. */
-  | 'ERR_PROCESS_START';
+  | 'ERR_PROCESS_START'
+  /** A shared-memory ring (ring.ts) made with a bad capacity, or handed a message it can never hold. */
+  | 'ERR_RING_SIZE';
 
 /** Errors of the server itself (bad options, lifecycle misuse, start-up), with a code for callers to switch on. */
 export class SwitchboardError extends Error {

@@ -48,7 +48,7 @@ function roundTrips(port: number, frames: Buffer[]): Promise<Buffer[]> {
 }
 
 describe('socket-hop bare servers', () => {
-  for (const mode of ['net', 'piscina', 'shared']) {
+  for (const mode of ['net', 'piscina', 'shared', 'ring']) {
     it(`${mode}: echoes each request's bytes, in turn`, async () => {
       const port = await start(mode);
       const frames = Array.from({ length: 20 }, (_, i) => Buffer.alloc(69, i + 1));
