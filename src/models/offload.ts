@@ -1,34 +1,64 @@
 // offload: sockets stay on the main thread's event loop (as in event-loop); each decoded
-// request's handler call runs on one of --threads piscina worker threads. The connection code
-// is unchanged: it gets a proxy Handler whose results are promises, so replies still leave in
+// request's handler call runs on one of --threads pool threads. The connection code is
+// unchanged: it gets a proxy Handler whose results are promises, so replies still leave in
 // request order per connection. CPU-heavy handlers no longer stall the loop; every request pays
-// two thread hops and a copy of its payload. The hops are batched: what one turn of this loop
-// decodes, from every connection, goes to the pool as one task per thread (OffloadBatch), since a
-// task costs several times what an echo request does (docs/PERFORMANCE.md).
-import { BroadcastChannel } from 'node:worker_threads';
+// a thread hop each way and a copy of its payload.
+//
+// The hop is a pair of shared-memory rings per thread (src/shared/ring.ts; messages in
+// src/shared/offload-wire.ts), not a piscina task: a bare piscina task alone cost 1.8×
+// event-loop's p50 at one connection, the same hop through a ring 1.5× (docs/PERFORMANCE.md).
+// So this module does what piscina did for it: starts the threads and proves them ready, picks
+// the least busy one for each request (never one the watchdog sees stalled), holds requests
+// while every thread has TASKS_PER_THREAD in flight, replaces a thread that dies and fails only
+// the requests that were on it.
 import type { Socket } from 'node:net';
-import { Piscina } from 'piscina';
+import { Worker } from 'node:worker_threads';
 import type { ConnectionTicket } from '../shared/accept-loop.ts';
 import { connectionLimits } from '../shared/config.ts';
 import { serveConnection, type Connection } from '../shared/connection.ts';
 import { ProtocolError, SwitchboardError, isErrorCode } from '../shared/errors.ts';
 import type { Handler, HandlerResult } from '../shared/handler.ts';
-import type { OffloadAnswers, OffloadBatch, OffloadEarly, OffloadResult, OffloadStartup } from '../shared/ipc.ts';
+import type { OffloadStartup } from '../shared/ipc.ts';
+import { RequestMetrics, workerLabel } from '../shared/metrics.ts';
+import {
+  ANSWER_HEADER,
+  decodeErrorBody,
+  encodeRequestHead,
+  KIND_PING,
+  KIND_REQUEST,
+  MAX_PEER,
+  REQUEST_HEADER,
+  STATUS_ERROR,
+  STATUS_NOT_RESULT,
+  STATUS_OK,
+  STATUS_PART,
+} from '../shared/offload-wire.ts';
+import { Ring, ringBuffer } from '../shared/ring.ts';
 import { entryFile } from './entries.ts';
 import { ModelBase, type ModelContext } from './model.ts';
 import { ThreadWatchdog } from './thread-watchdog.ts';
-import { resourceLimits, startupMessage, enableWorkerCompileCache, trackPoolThreads } from './worker-options.ts';
-import { RequestMetrics, workerLabel } from '../shared/metrics.ts';
+import { enableWorkerCompileCache, resourceLimits, startupMessage } from './worker-options.ts';
 
 /**
  * Requests one pool thread runs at once. Async handlers (SLEEP, I/O) must not hold a thread
  * while they wait, so each thread takes many; synchronous ones still run one after another
- * on it, and piscina's least-busy balancer spreads them over the threads.
+ * on it, and the least-busy choice spreads them over the threads.
  */
 export const TASKS_PER_THREAD = 64;
+/** Answers larger than this ring carries at once go in parts (offload.worker.ts). */
+export const ANSWER_RING_BYTES = 1 << 20;
+/** The request ring holds two of the largest request (--max-frame) at least, so one always fits once the thread reads. */
+export function requestRingBytes(maxFrame: number): number {
+  let n = 1 << 16;
+  while (n < 2 * (maxFrame + REQUEST_HEADER + MAX_PEER + 4)) n *= 2;
+  return n;
+}
+/** How long the pool threads may take to load the handler and answer the start-up ping. */
+const START_TIMEOUT_MS = 30_000;
 
-/** One request on its way: settled once, by an early answer, the batch's reply or its failure. */
+/** One request on its way: settled once, by its answer or by its thread's death. */
 interface Pending {
+  id: number;
   op: number;
   payload: Buffer;
   connection: number;
@@ -36,33 +66,41 @@ interface Pending {
   peer: string;
   resolve(r: HandlerResult): void;
   reject(err: Error): void;
-  settled: boolean;
+  /** An answer arriving in parts (larger than the answer ring carries at once). */
+  parts: Buffer[] | null;
+  /** The start-up ping (not a request: not counted in #inPool). */
+  ping: boolean;
 }
 
-let pools = 0; // names each pool's early channel apart (a process can run several servers)
+interface PoolThread {
+  worker: Worker;
+  /** Main → thread: requests. */
+  out: Ring;
+  /** Thread → main: answers. */
+  back: Ring;
+  inFlight: Map<number, Pending>;
+  ready: boolean;
+  alive: boolean;
+  error: Error | null;
+  drain: () => void;
+}
 
 export class OffloadModel extends ModelBase {
-  #pool!: Piscina;
   readonly #watchdog: ThreadWatchdog;
   readonly #connections = new Set<Connection>();
   readonly #limits;
   /** The connections run on this thread: their metrics are read here (the pool runs only handlers). */
   readonly #metrics = new RequestMetrics(workerLabel(0));
+  readonly #threads: PoolThread[] = [];
+  readonly #requestRing: number;
+  /** Requests no thread could take yet (all at TASKS_PER_THREAD, stalled or starting), oldest first. */
+  #waiting: Pending[] = [];
   #lost = 0; // requests whose thread died under them
-  #inPool = 0; // requests running or waiting in piscina
-  #closing = false; // close() has begun: a failed task from here on was cut by the pool's destroy()
+  #inPool = 0; // requests running or waiting
+  #closing = false;
+  #nextId = 0;
   readonly #capacity: number; // threads × TASKS_PER_THREAD
-  /** Requests decoded in this turn of the loop, sent together at its end (setImmediate). */
-  #batch: Pending[] = [];
-  /**
-   * Batches sent and not answered in full, by batch id. An entry outlives the task's reply while
-   * an early answer is still on its way: the early channel and piscina's port are two message
-   * queues, and the reply can overtake what was posted before it.
-   */
-  readonly #inFlight = new Map<number, { requests: Pending[]; left: number }>();
-  #batches = 0;
-  readonly #earlyName = `switchboard-offload-early:${process.pid}:${++pools}`;
-  #early: BroadcastChannel | null = null;
+  readonly #head = Buffer.alloc(REQUEST_HEADER + MAX_PEER);
 
   constructor(ctx: ModelContext) {
     super('offload', ctx, 'thread');
@@ -71,48 +109,60 @@ export class OffloadModel extends ModelBase {
     this.#limits = connectionLimits(ctx.options);
     this.metricsTable.addLocal(this.#metrics);
     this.#capacity = ctx.options.threads * TASKS_PER_THREAD;
+    this.#requestRing = requestRingBytes(ctx.options.maxFrame);
   }
 
   protected async onStart(): Promise<void> {
     enableWorkerCompileCache();
-    const { threads } = this.ctx.options;
-    this.#pool = new Piscina({
-      filename: entryFile('offload.worker'),
-      minThreads: threads,
-      maxThreads: threads,
-      concurrentTasksPerWorker: TASKS_PER_THREAD,
-      loadBalancer: this.#watchdog.balancer(TASKS_PER_THREAD),
-      // Our own count (#handler) is the only bound, checked before a task is submitted: piscina 5
-      // rejects a full queue with plain Errors that differ only in their text (dist/errors.js,
-      // neither exported nor coded), so we never let it be the one to say no. Its queue holds at
-      // most --queue requests while every thread takes work, and never more than
-      // threads × TASKS_PER_THREAD + --queue (threads stalled or being replaced).
-      maxQueue: Infinity,
-      idleTimeout: Infinity,
-      resourceLimits: resourceLimits(this.ctx),
-      workerData: { ...startupMessage('offload', this.ctx, this.#watchdog.table), earlyChannel: this.#earlyName } satisfies OffloadStartup,
-    });
-    this.#early = new BroadcastChannel(this.#earlyName);
-    this.#early.onmessage = (e) => this.#onEarly((e as MessageEvent).data as OffloadEarly);
-    this.#pool.on('error', (err) => this.ctx.log.warn({ err }, 'pool thread failed'));
-    trackPoolThreads(this.#pool, this.lifecycle, () => this.#closing);
-    // Ready handshake: one ping per thread (op −1, never passed to the handler) proves the
-    // handler module loads there and has every thread warm before we listen. Its answer times
-    // that thread's start-up (the threads start together); replacements are not timed.
+    const startedAt = performance.now();
+    const threads = Array.from({ length: this.ctx.options.threads }, () => this.#spawn(false));
+    // Ready handshake: one ping per thread proves the handler module loads there and has every
+    // thread warm before we listen; its answer times that thread's start-up.
     try {
-      const startedAt = performance.now();
-      const ping = async () => {
-        await this.#pool.run(probe());
-        this.startup.add(performance.now() - startedAt);
-      };
-      await Promise.all(Array.from({ length: threads }, ping));
+      await Promise.all(threads.map((t) => this.#ping(t).then(() => this.startup.add(performance.now() - startedAt))));
     } catch (err) {
-      await this.#pool.destroy();
+      this.#closing = true;
+      await Promise.all(this.#threads.map((t) => t.worker.terminate()));
       throw new SwitchboardError('ERR_THREAD_START', `offload pool failed to start: ${(err as Error).message}`);
     }
     // A spinning handler gets E_TIMEOUT from its connection (that runs here), but would keep its
-    // pool thread, and the requests queued behind it, forever: the watchdog frees it.
-    this.#watchdog.watch(() => this.#pool.threads);
+    // thread, and the requests queued behind it, forever: the watchdog frees it.
+    this.#watchdog.watch(() => this.#threads.map((t) => t.worker));
+  }
+
+  /** Starts one pool thread; its answers are read on this loop from the moment it exists. */
+  #spawn(replacement: boolean): PoolThread {
+    const requests = ringBuffer(this.#requestRing);
+    const answers = ringBuffer(ANSWER_RING_BYTES);
+    const data: OffloadStartup = { ...startupMessage('offload', this.ctx, this.#watchdog.table), requests, answers, maxWork: this.#limits.maxWork };
+    const worker = new Worker(entryFile('offload.worker'), { workerData: data, resourceLimits: resourceLimits(this.ctx) });
+    const t: PoolThread = { worker, out: new Ring(requests), back: new Ring(answers), inFlight: new Map(), ready: false, alive: true, error: null, drain: () => this.#drain(t) };
+    this.#threads.push(t);
+    this.lifecycle.starts++;
+    if (replacement) this.lifecycle.respawns++;
+    worker.on('error', (err) => {
+      t.error ??= err as Error;
+      if (!this.#closing) this.ctx.log.warn({ err }, 'pool thread failed');
+    });
+    worker.once('exit', (code) => this.#onExit(t, code));
+    // 'ready' is posted once the handler has loaded; from then on the thread reads its ring.
+    worker.once('message', () => {
+      if (!t.alive) return;
+      t.ready = true;
+      this.#dispatchWaiting();
+    });
+    t.drain();
+    return t;
+  }
+
+  /** The start-up ping through the thread's own rings: answered without calling the handler. */
+  #ping(t: PoolThread): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a thread did not answer its start-up ping in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS).unref();
+      const p: Pending = { id: ++this.#nextId, op: 0, payload: Buffer.alloc(0), connection: 0, requests: 0, peer: '', parts: null, ping: true, resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) };
+      t.inFlight.set(p.id, p);
+      this.#write(t, p, KIND_PING);
+    });
   }
 
   protected onAccept(socket: Socket, ticket: ConnectionTicket): void {
@@ -132,97 +182,128 @@ export class OffloadModel extends ModelBase {
     });
   }
 
-  /** The main-thread Handler: queues the request for this turn's batch; settles with its answer. */
+  /** The main-thread Handler: hands the request to the least busy thread; settles with its answer. */
   readonly #handler: Handler = (op, payload, ctx) => {
-    // Own count, so --queue 0 means "no waiting" and piscina never refuses a task (see onStart).
+    // Own count, so --queue 0 means "no waiting".
     if (this.#inPool >= this.#capacity + this.ctx.options.queue) {
       throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
     }
+    if (this.#closing) throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
     this.#inPool++;
     return new Promise<HandlerResult>((resolve, reject) => {
-      // The payload is a view into the socket's read chunk: #send copies it into the batch's buffer.
-      const request: Pending = { op, payload, connection: ctx.connection, requests: ctx.requests, peer: ctx.peer, resolve, reject, settled: false };
-      // Always at the end of the turn, even with the pool idle: sending a lone request at once
-      // when nothing is in flight measured 10% more CPU per request at c=32 (bench-ci held
-      // design, p=4e-5; a third of the batches were then single requests). The wait is the rest
-      // of this turn: setImmediate runs right after the poll phase that decoded the request.
-      if (this.#batch.length === 0) setImmediate(this.#flush);
-      this.#batch.push(request);
+      // The payload is a view into the socket's read chunk: the ring write copies it at once.
+      const p: Pending = { id: ++this.#nextId, op, payload, connection: ctx.connection, requests: ctx.requests, peer: ctx.peer, resolve, reject, parts: null, ping: false };
+      if (this.#waiting.length > 0 || !this.#send(p)) this.#hold(p);
     });
   };
 
-  /** End of the loop's turn: the batch, split into one task per pool thread (CPU-bound requests spread). */
-  #flush = (): void => {
-    const all = this.#batch;
-    this.#batch = [];
-    if (all.length === 0) return;
-    const parts = Math.min(all.length, this.ctx.options.threads);
-    const size = Math.ceil(all.length / parts);
-    for (let from = 0; from < all.length; from += size) this.#send(all.slice(from, from + size));
-  };
-
-  #send(requests: Pending[]): void {
-    const id = ++this.#batches;
-    const ops: number[] = [];
-    const ends: number[] = [];
-    const ctx: OffloadBatch['ctx'] = [];
-    let total = 0;
-    for (const r of requests) {
-      ops.push(r.op);
-      ends.push((total += r.payload.byteLength));
-      ctx.push({ connection: r.connection, requests: r.requests, peer: r.peer });
-    }
-    // An exact-size buffer we own, moved to the worker: one copy of each payload, no clone.
-    const bytes = new Uint8Array(total);
-    for (let i = 0; i < requests.length; i++) bytes.set(requests[i]!.payload, i === 0 ? 0 : ends[i - 1]!);
-    const task: OffloadBatch = { batch: id, model: this.name, maxWork: this.#limits.maxWork, ops, ends, bytes, ctx };
-    this.#inFlight.set(id, { requests, left: requests.length });
-    this.#pool.run(task, { transferList: [bytes.buffer] as never }).then(
-      (answers: OffloadAnswers) => this.#answer(id, answers),
-      (err: Error) => {
-        this.#inFlight.delete(id);
-        this.#fail(requests, err);
-      },
-    );
+  /** A request no thread can take now waits here with its own copy of the payload (the read chunk is reused). */
+  #hold(p: Pending): void {
+    p.payload = Buffer.from(p.payload);
+    this.#waiting.push(p);
   }
 
-  #onEarly = (msg: OffloadEarly): void => this.#answer(msg.batch, msg);
+  /** To the least busy ready thread the watchdog does not see stalled; false when none can take it now. */
+  #send(p: Pending): boolean {
+    const now = performance.now();
+    let best: PoolThread | null = null;
+    for (const t of this.#threads) {
+      if (!t.ready || !t.alive || t.inFlight.size >= TASKS_PER_THREAD || (best && t.inFlight.size >= best.inFlight.size)) continue;
+      if (this.#watchdog.stalled(t.worker.threadId, now)) continue;
+      best = t;
+      if (t.inFlight.size === 0) break;
+    }
+    if (!best) return false;
+    best.inFlight.set(p.id, p);
+    if (this.#write(best, p, KIND_REQUEST)) return true;
+    best.inFlight.delete(p.id); // its ring is full: the thread is behind; wait for answers
+    return false;
+  }
 
-  #answer(id: number, a: OffloadAnswers): void {
-    const batch = this.#inFlight.get(id);
-    if (!batch) return; // failed meanwhile: its requests are settled
-    for (let k = 0; k < a.indices.length; k++) {
-      const r = batch.requests[a.indices[k]!]!;
-      if (r.settled) continue;
-      r.settled = true;
-      this.#inPool--;
-      if (--batch.left === 0) this.#inFlight.delete(id);
-      const result = a.results[k]!;
-      try {
-        r.resolve(fromResult(result, a.bytes));
-      } catch (err) {
-        r.reject(err as Error);
+  #write(t: PoolThread, p: Pending, kind: number): boolean {
+    const n = encodeRequestHead(this.#head, p.id, kind, p.op, p.connection, p.requests, p.peer);
+    return t.out.write(this.#head.subarray(0, n), p.payload);
+  }
+
+  /** Answers free room: requests held back go now, oldest first, as far as the threads take them. */
+  #dispatchWaiting(): void {
+    while (this.#waiting.length > 0 && !this.#closing) {
+      if (!this.#send(this.#waiting[0]!)) return;
+      this.#waiting.shift();
+    }
+  }
+
+  /** Reads every answer the thread has written, then parks on its ring until it writes again. */
+  #drain(t: PoolThread): void {
+    if (!t.alive) return;
+    for (let turns = 0; turns < 64; turns++) {
+      let m: Buffer | null;
+      let any = false;
+      while ((m = t.back.read())) {
+        any = true;
+        this.#onAnswer(t, m);
       }
+      if (any && this.#waiting.length > 0) this.#dispatchWaiting();
+      const parked = t.back.waitAsync();
+      if (parked) {
+        void parked.then(t.drain);
+        return;
+      }
+      if (t.back.closed && t.back.used === 0) return;
+    }
+    setImmediate(t.drain); // a thread writing as fast as we read: let the loop turn
+  }
+
+  #onAnswer(t: PoolThread, m: Buffer): void {
+    const id = m.readUInt32LE(0);
+    const p = t.inFlight.get(id);
+    if (!p) return; // failed meanwhile
+    const status = m[4]!;
+    const body = m.subarray(ANSWER_HEADER);
+    if (status === STATUS_PART) {
+      (p.parts ??= []).push(body);
+      return;
+    }
+    t.inFlight.delete(id);
+    if (!p.ping) this.#inPool--;
+    if (status === STATUS_OK) p.resolve({ op: m[5]!, payload: p.parts ? Buffer.concat([...p.parts, body]) : body });
+    else if (status === STATUS_NOT_RESULT) p.resolve({ op: -1, payload: Buffer.alloc(0) });
+    else if (status === STATUS_ERROR) {
+      const { code, message } = decodeErrorBody(body);
+      // A handler's protocol code survives the hop; anything else is not a ProtocolError, so the
+      // connection answers E_INTERNAL "handler failed: …" exactly as event-loop does.
+      p.reject(code !== 'E_INTERNAL' && isErrorCode(code) ? new ProtocolError(code, message) : new SwitchboardError('ERR_HANDLER_FAILED', message));
     }
   }
 
-  /** The task failed: every request of it not yet answered fails, the others are untouched. */
-  #fail(requests: Pending[], err: Error): void {
-    for (const r of requests) {
-      if (r.settled) continue;
-      r.settled = true;
+  /** A thread ended: its requests fail (the others are untouched); unless we are closing, another takes its place. */
+  #onExit(t: PoolThread, code: number): void {
+    t.alive = false;
+    this.lifecycle.exits++;
+    const i = this.#threads.indexOf(t);
+    if (i >= 0) this.#threads.splice(i, 1);
+    t.out.close();
+    t.back.close();
+    const why = t.error?.message ?? `exited with code ${code}`;
+    for (const p of t.inFlight.values()) {
+      if (p.ping) {
+        p.reject(new Error(`a thread exited before it was ready: ${why}`));
+        continue;
+      }
       this.#inPool--;
-      // Told apart by our own state, not piscina's message text: piscina never refuses a task for
-      // its queue (maxQueue Infinity, see onStart), so a task fails either because close() destroyed
-      // the pool under it or because its thread died.
-      if (this.#closing) r.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
+      if (this.#closing) p.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
       else {
-        // The thread died under this batch (crash, process.exit, memory limit, the watchdog). Only
-        // its requests fail; the connections live on the main thread and piscina replaces the thread.
+        // The thread died under these requests (crash, process.exit, memory limit, the
+        // watchdog). Only they fail; the connections live on the main thread.
         this.#lost++;
-        r.reject(new ProtocolError('E_INTERNAL', `handler thread died: ${err.message}`));
+        p.reject(new ProtocolError('E_INTERNAL', `handler thread died: ${why}`));
       }
     }
+    t.inFlight.clear();
+    // A thread that dies before it is ready failed to start (the handler does not load there):
+    // start-up reports it, and a replacement would only fail the same way.
+    if (!this.#closing && t.ready) this.#spawn(true);
+    else if (!this.#closing && this.state === 'running') this.ctx.log.error({ err: t.error }, 'a replacement pool thread failed to start; the pool runs one thread short');
   }
 
   protected async onDrain(): Promise<void> {
@@ -233,16 +314,19 @@ export class OffloadModel extends ModelBase {
     this.#closing = true;
     this.#watchdog.stop();
     for (const conn of this.#connections) conn.destroy();
-    await this.#pool?.destroy();
-    this.#early?.close();
+    for (const p of this.#waiting.splice(0)) {
+      this.#inPool--;
+      p.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
+    }
+    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
   }
 
   protected workers(): number {
-    return this.#pool?.threads.length ?? 0;
+    return this.#threads.filter((t) => t.alive).length;
   }
 
   protected queued(): number {
-    return Math.max(0, this.#inPool - this.#capacity);
+    return this.#waiting.length;
   }
 
   protected lifecycleNow() {
@@ -252,15 +336,4 @@ export class OffloadModel extends ModelBase {
   protected extraStats(): Record<string, unknown> {
     return { threadsAlive: this.workers(), tasksPerThread: TASKS_PER_THREAD, requestsLostWithThread: this.#lost, threadsTerminatedStuck: this.#watchdog.terminated };
   }
-}
-
-/** The start-up ping: a batch of one op −1, answered without calling the handler. */
-const probe = (): OffloadBatch => ({ batch: 0, model: 'offload', maxWork: 1, ops: [-1], ends: [0], bytes: new Uint8Array(0), ctx: [{ connection: 0, requests: 0, peer: '' }] });
-
-function fromResult(r: OffloadResult, bytes: Uint8Array): HandlerResult {
-  if (r.ok) return { op: r.op, payload: Buffer.from(bytes.buffer, bytes.byteOffset + r.start, r.end - r.start) };
-  // A handler's protocol code survives the hop; anything else is not a ProtocolError, so the
-  // connection answers E_INTERNAL "handler failed: …" exactly as event-loop does.
-  if (r.code !== 'E_INTERNAL' && isErrorCode(r.code)) throw new ProtocolError(r.code, r.message);
-  throw new SwitchboardError('ERR_HANDLER_FAILED', r.message);
 }

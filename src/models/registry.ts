@@ -77,7 +77,7 @@ export const MODELS = {
     load: async () => (await import('./thread-pool.ts')).ThreadPoolModel,
   },
   offload: {
-    summary: 'connections on the main event loop; handlers run on piscina threads, the requests of one loop turn batched into one task per thread',
+    summary: 'connections on the main event loop; handlers run on --threads pool threads, each request handed over through a shared-memory ring per thread',
     family: 'thread',
     startsPerConnection: null,
     capacity: unbounded,

@@ -101,54 +101,13 @@ export interface PoolReadyMessage {
 export type PoolTask = { type: 'connection'; id: number; socket: import('node:net').Socket } | { type: 'ping' };
 
 /**
- * An offload task: the requests one turn of the main thread's event loop decoded (from every
- * connection that read in that turn), for one pool thread. Batched because a piscina task costs
- * ≈ 20 µs of main-thread CPU (a structured clone, a transfer and a futex wake), several times an
- * echo request's whole cost; the batch pays it once. Payloads travel back to back in `bytes`,
- * whose ArrayBuffer is moved, not cloned.
+ * An offload pool thread's workerData: its two rings (src/shared/ring.ts), requests in and
+ * answers out, whose messages offload-wire.ts encodes.
  */
-export interface OffloadBatch {
-  /** Names the batch in early replies (OffloadEarly). */
-  batch: number;
-  model: string;
-  maxWork: number;
-  /** Per request: its op; −1 is the start-up ping (answered without calling the handler). */
-  ops: number[];
-  /** Per request: the end offset of its payload in `bytes` (each starts where the previous ends). */
-  ends: number[];
-  bytes: Uint8Array;
-  ctx: { connection: number; requests: number; peer: string }[];
-}
-
-/**
- * One request's answer. Errors cross the thread boundary as data, with their protocol code; a
- * payload is `bytes[start, end)` of the message that carries it. op −1: the handler returned
- * something that is not a result (the connection answers E_INTERNAL, as under every model).
- */
-export type OffloadResult = { ok: true; op: number; start: number; end: number } | { ok: false; code: string; message: string };
-
-/**
- * Answers of a batch. The task's own reply carries the answers not sent before it; when some
- * request is still pending after one turn of the pool thread's loop (an async handler: SLEEP,
- * I/O), the ready answers go ahead as OffloadEarly messages, so a fast request never waits for a
- * slow one that happened to share its batch.
- */
-export interface OffloadAnswers {
-  /** Request indices within the batch. */
-  indices: number[];
-  results: OffloadResult[];
-  bytes: Uint8Array;
-}
-
-/** An offload pool thread's workerData. */
 export interface OffloadStartup extends StartupMessage {
-  /** Name of the BroadcastChannel that carries OffloadEarly answers to the main thread. */
-  earlyChannel: string;
-}
-
-/** Answers sent ahead of the task's reply, on the pool's BroadcastChannel (OffloadStartup.earlyChannel). */
-export interface OffloadEarly extends OffloadAnswers {
-  batch: number;
+  requests: SharedArrayBuffer;
+  answers: SharedArrayBuffer;
+  maxWork: number;
 }
 
 /**
