@@ -24,10 +24,18 @@ const EMPTY = Buffer.alloc(0);
 const nap = new Int32Array(new SharedArrayBuffer(4));
 let inFlight = 0;
 
-/** One message into the answer ring; a full ring means the main loop has not read yet: wait for it. */
+/**
+ * While the thread runs what it has just read, its answers are written without ringing the main
+ * loop, which is rung once after the last (one wake-up for the lot); an answer that settles later
+ * rings at once.
+ */
+let batching = false;
+
+/** One message into the answer ring; a full ring means the main loop has not read yet: ring it and wait. */
 function put(h: Buffer, body: Uint8Array): void {
-  while (!outbox.write(h, body)) {
+  while (!outbox.write(h, body, !batching)) {
     if (outbox.closed) return; // closing: nobody reads any more
+    outbox.wake();
     Atomics.wait(nap, 0, 0, 0.05);
   }
 }
@@ -90,7 +98,10 @@ parentPort!.postMessage('ready');
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 for (;;) {
   let m: Buffer | null;
+  batching = true;
   while ((m = inbox.read())) run(m);
+  batching = false;
+  outbox.wake();
   // Handlers that finish in microtasks (an async function with nothing to wait for) land here.
   if (inFlight > 0) await nextTurn();
   if (inbox.closed && inbox.used === 0) break;

@@ -73,6 +73,11 @@ export class Ring {
     return (Atomics.load(this.#ctrl, HEAD) - Atomics.load(this.#ctrl, TAIL)) >>> 0;
   }
 
+  /** Whether the reader is parked now, waiting for the writer to ring. */
+  get readerParked(): boolean {
+    return Atomics.load(this.#ctrl, PARKED) !== 0;
+  }
+
   get closed(): boolean {
     return Atomics.load(this.#ctrl, CLOSED) !== 0;
   }
@@ -81,9 +86,9 @@ export class Ring {
    * Writer: appends one message, the bytes of `a` then of `b` (a header and a payload need no
    * concatenation first). False when it does not fit now (nothing was written: retry once the
    * reader has caught up) or the ring is closed (see closed). Throws ERR_RING_SIZE for a message
-   * larger than maxMessage.
+   * larger than maxMessage. With `wake` false a parked reader is not rung: call wake() after.
    */
-  write(a: Uint8Array, b?: Uint8Array): boolean {
+  write(a: Uint8Array, b?: Uint8Array, wake = true): boolean {
     const n = a.byteLength + (b ? b.byteLength : 0);
     if (n > this.maxMessage) throw new SwitchboardError('ERR_RING_SIZE', `a ${n}-byte message cannot fit a ${this.capacity}-byte ring (at most ${this.maxMessage})`);
     const head = this.#head;
@@ -99,8 +104,16 @@ export class Ring {
     if (b) this.#copyIn(head + LEN_BYTES + a.byteLength, b);
     this.#head = (head + LEN_BYTES + n) | 0;
     Atomics.store(this.#ctrl, HEAD, this.#head);
-    if (Atomics.load(this.#ctrl, PARKED) !== 0) this.#ring();
+    if (wake) this.wake();
     return true;
+  }
+
+  /**
+   * Writer: rings a parked reader. write() does it unless told not to (`wake` false), so a writer
+   * with several messages to send rings once, after the last: one wake-up for all of them.
+   */
+  wake(): void {
+    if (Atomics.load(this.#ctrl, PARKED) !== 0) this.#ring();
   }
 
   /** Reader: the oldest message, copied out (the ring's bytes are reused at once), or null when there is none. */

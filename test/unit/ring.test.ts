@@ -153,12 +153,24 @@ describe('Ring across a worker thread', () => {
     expect(back.wait(1_000)).toBe('closed');
   }, 30_000);
 
-  it('wakes a parked thread with a write, with close(), and lets it time out when neither comes', async () => {
+  it('wakes a parked thread with a write (not a quiet one until wake()), with close(), and lets it time out when neither comes', async () => {
     const written = ringBuffer(64);
     const a = start({ mode: 'wait', requests: written, timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 50)); // let it park
     new Ring(written).write(Buffer.from('x'));
     expect(await a.result).toBe('ok');
+
+    // A quiet write (wake false) leaves it parked; wake() rings it.
+    const quiet = ringBuffer(64);
+    const q = start({ mode: 'wait', requests: quiet, timeoutMs: 10_000 });
+    const writer = new Ring(quiet);
+    while (!writer.readerParked) await new Promise((r) => setTimeout(r, 5));
+    writer.write(Buffer.from('q'), undefined, false);
+    const early = await Promise.race([q.result, new Promise((r) => setTimeout(() => r('still parked'), 150))]);
+    expect(early).toBe('still parked');
+    writer.wake();
+    expect(await q.result).toBe('ok');
+    await q.worker.terminate();
 
     const closed = ringBuffer(64);
     const b = start({ mode: 'wait', requests: closed, timeoutMs: 10_000 });
