@@ -1,7 +1,8 @@
 // Micro-benchmarks of each hand-off the models make (tinybench), one operation at a time, with
 // nothing else running: moving an accepted socket to a worker thread (thread, thread-pool) or to a
-// child over IPC (process, process-pool), and a request to a piscina pool and back (offload),
-// alone and as one of a batch of 32. The socket rows include making the TCP connection, so the
+// child over IPC (process, process-pool), a request to a pool thread through its shared-memory
+// rings and back (offload's way), alone and as one of 32 written in one turn, and the same to a
+// piscina pool (the transport offload used before its rings; thread-pool's pool). The socket rows include making the TCP connection, so the
 // first row times that alone: a hand-off costs its row minus the first.
 //   node bench/micro/handoff.ts
 import { fork } from 'node:child_process';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
+import { Ring, ringBuffer } from '../../src/shared/ring.ts';
 
 const PEER = fileURLToPath(new URL('./handoff-peer.mjs', import.meta.url));
 const TASK = fileURLToPath(new URL('./handoff-task.mjs', import.meta.url));
@@ -48,6 +50,19 @@ export async function handoffBench({ timeMs = 500 } = {}): Promise<HandoffRow[]>
   const fromChild = () => new Promise((resolve) => child.once('message', resolve));
   const pool = new Piscina({ filename: TASK, minThreads: 1, maxThreads: 1 });
   await pool.run(new Uint8Array(64));
+  const rings = { requests: ringBuffer(1 << 16), answers: ringBuffer(1 << 16) };
+  const ringPeer = new Worker(PEER, { workerData: { role: 'ring', ...rings } });
+  await new Promise((resolve) => ringPeer.once('message', resolve));
+  const toRing = new Ring(rings.requests);
+  const fromRing = new Ring(rings.answers);
+  /** Waits for `n` answers on the answer ring, as offload's main loop does (Atomics.waitAsync). */
+  const ringAnswers = async (n: number) => {
+    for (let got = 0; ; ) {
+      while (fromRing.read()) got++;
+      if (got >= n) return;
+      await (fromRing.waitAsync() ?? Promise.resolve());
+    }
+  };
 
   const bench = new Bench({ time: timeMs, warmupTime: 100 });
   const batch = 32;
@@ -77,6 +92,15 @@ export async function handoffBench({ timeMs = 500 } = {}): Promise<HandoffRow[]>
       worker.postMessage({ payload }, [payload.buffer]);
       await answer;
     })
+    .add('64 B request → pool thread through its rings and back (offload’s way)', async () => {
+      toRing.write(new Uint8Array(64));
+      await ringAnswers(1);
+    })
+    .add(`64 B requests → pool thread through its rings and back, ${batch} in one turn (per request)`, async () => {
+      for (let i = 0; i < batch; i++) toRing.write(new Uint8Array(64), undefined, false);
+      toRing.wake();
+      await ringAnswers(batch);
+    })
     .add('64 B request → piscina pool and back (one task)', async () => {
       await pool.run(new Uint8Array(64));
     })
@@ -87,6 +111,8 @@ export async function handoffBench({ timeMs = 500 } = {}): Promise<HandoffRow[]>
     await bench.run();
   } finally {
     await pool.destroy();
+    toRing.close();
+    await ringPeer.terminate();
     await worker.terminate();
     child.kill();
     for (const s of accepted) s.destroy();
@@ -95,7 +121,7 @@ export async function handoffBench({ timeMs = 500 } = {}): Promise<HandoffRow[]>
   return bench.tasks.map((t) => {
     const lat = (t.result as { latency?: Latency }).latency;
     if (!lat) throw new Error(`tinybench produced no latency statistics for "${t.name}"`);
-    const per = t.name.includes('per task') ? batch : 1;
+    const per = t.name.includes('(per request)') ? batch : 1;
     return { name: t.name, mean: (lat.mean * 1000) / per, p50: (lat.p50 * 1000) / per, p99: (lat.p99 * 1000) / per, samples: lat.samplesCount };
   });
 }

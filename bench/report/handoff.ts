@@ -233,7 +233,7 @@ export function ceilingText(r: RunResults): string | null {
 
 const HOP_WAY: Record<HopMode, string> = {
   port: 'answer on a MessagePort, piscina’s way',
-  waitasync: 'answer through shared memory, Atomics.waitAsync on the main loop',
+  waitasync: 'offload’s way, its rings: answer through shared memory, Atomics.waitAsync on the main loop',
   piscina: 'a bare piscina pool’s task (its machinery on top of the port way)',
 };
 
@@ -259,6 +259,6 @@ export function hopText(r: RunResults): string | null {
   if (!parts.length) return null;
   return (
     `Floor under offload's unloaded p50 (bench/micro/thread-hop.mjs, plain JavaScript on the server's CPUs: a main thread that is an event loop hands a request to a thread parked in \`Atomics.wait\` and gets the answer back, nothing else on either side, ${rows[0]!.n} round trips per round; the floor ratio is event-loop's c=1 p50 plus the hop's p50, over event-loop's p50, per round): ${parts.join('; ')}.` +
-    (off ? ` offload measured ${ratioText(off)}: above the bare piscina task's figure is ours (the batch, the proxy handler's promise, the packed copies each way), between it and the port way's is piscina's.` : '')
+    (off ? ` offload measured ${ratioText(off)}: it hands requests over through shared-memory rings (src/shared/ring.ts), so above the shared-memory way's floor is ours (the proxy handler's promise, the copies into and out of the rings, the answer's path through the connection); the other two ways are the message transport it no longer uses, for comparison.` : '')
   );
 }

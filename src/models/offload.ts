@@ -24,6 +24,7 @@ import {
   ANSWER_HEADER,
   decodeErrorBody,
   encodeRequestHead,
+  KIND_PART,
   KIND_PING,
   KIND_REQUEST,
   MAX_PEER,
@@ -47,12 +48,24 @@ import { enableWorkerCompileCache, resourceLimits, startupMessage } from './work
 export const TASKS_PER_THREAD = 64;
 /** Answers larger than this ring carries at once go in parts (offload.worker.ts). */
 export const ANSWER_RING_BYTES = 1 << 20;
-/** The request ring holds two of the largest request (--max-frame) at least, so one always fits once the thread reads. */
+/**
+ * The request ring holds two of the largest request (--max-frame), so one always fits once the
+ * thread reads, up to MAX_REQUEST_RING_BYTES: a larger request goes in parts (KIND_PART), so a
+ * huge --max-frame costs no huge ring per thread.
+ */
+export const MAX_REQUEST_RING_BYTES = 1 << 24;
 export function requestRingBytes(maxFrame: number): number {
   let n = 1 << 16;
-  while (n < 2 * (maxFrame + REQUEST_HEADER + MAX_PEER + 4)) n *= 2;
+  while (n < 2 * (maxFrame + REQUEST_HEADER + MAX_PEER + 4) && n < MAX_REQUEST_RING_BYTES) n *= 2;
   return n;
 }
+/** Parts of a request sent in parts are at least this large (or the rest), so a nearly full ring is not filled with slivers. */
+const MIN_PART_BYTES = 1 << 16;
+/** While requests are held, how often they are offered to the threads again (besides every answer). */
+const RETRY_MS = 5;
+/** Backoff for replacements that die before they are ready. */
+const RESPAWN_MIN_MS = 100;
+const RESPAWN_MAX_MS = 10_000;
 /** How long the pool threads may take to load the handler and answer the start-up ping. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -85,6 +98,8 @@ interface PoolThread {
   drain: () => void;
   /** Requests written this turn, the thread not rung yet (#wake). */
   unrung: boolean;
+  /** Requests too large for the ring at once, being written in parts (#pump), oldest first. */
+  streams: { p: Pending; at: number }[];
 }
 
 export class OffloadModel extends ModelBase {
@@ -101,6 +116,9 @@ export class OffloadModel extends ModelBase {
   #inPool = 0; // requests running or waiting
   #closing = false;
   #nextId = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  /** Replacements in a row that died before they were ready (backoff). */
+  #failedStarts = 0;
   #wakeScheduled = false;
   readonly #capacity: number; // threads × TASKS_PER_THREAD
   readonly #head = Buffer.alloc(REQUEST_HEADER + MAX_PEER);
@@ -139,7 +157,7 @@ export class OffloadModel extends ModelBase {
     const answers = ringBuffer(ANSWER_RING_BYTES);
     const data: OffloadStartup = { ...startupMessage('offload', this.ctx, this.#watchdog.table), requests, answers, maxWork: this.#limits.maxWork };
     const worker = new Worker(entryFile('offload.worker'), { workerData: data, resourceLimits: resourceLimits(this.ctx) });
-    const t: PoolThread = { worker, out: new Ring(requests), back: new Ring(answers), inFlight: new Map(), ready: false, alive: true, error: null, drain: () => this.#drain(t), unrung: false };
+    const t: PoolThread = { worker, out: new Ring(requests), back: new Ring(answers), inFlight: new Map(), ready: false, alive: true, error: null, drain: () => this.#drain(t), unrung: false, streams: [] };
     this.#threads.push(t);
     this.lifecycle.starts++;
     if (replacement) this.lifecycle.respawns++;
@@ -162,7 +180,7 @@ export class OffloadModel extends ModelBase {
   #ping(t: PoolThread): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`a thread did not answer its start-up ping in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS).unref();
-      const p: Pending = { id: ++this.#nextId, op: 0, payload: Buffer.alloc(0), connection: 0, requests: 0, peer: '', parts: null, ping: true, resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) };
+      const p: Pending = { id: this.#id(), op: 0, payload: Buffer.alloc(0), connection: 0, requests: 0, peer: '', parts: null, ping: true, resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) };
       t.inFlight.set(p.id, p);
       this.#write(t, p, KIND_PING);
     });
@@ -195,32 +213,65 @@ export class OffloadModel extends ModelBase {
     this.#inPool++;
     return new Promise<HandlerResult>((resolve, reject) => {
       // The payload is a view into the socket's read chunk: the ring write copies it at once.
-      const p: Pending = { id: ++this.#nextId, op, payload, connection: ctx.connection, requests: ctx.requests, peer: ctx.peer, resolve, reject, parts: null, ping: false };
+      const p: Pending = { id: this.#id(), op, payload, connection: ctx.connection, requests: ctx.requests, peer: ctx.peer, resolve, reject, parts: null, ping: false };
+      if (this.#waiting.length > 0) this.#dispatchWaiting();
       if (this.#waiting.length > 0 || !this.#send(p)) this.#hold(p);
     });
   };
+
+  /** The wire carries ids as u32: they wrap, and repeat only after 2^32 requests, never among the ≤ 64 in flight on a thread. */
+  #id(): number {
+    this.#nextId = (this.#nextId + 1) >>> 0;
+    return this.#nextId;
+  }
 
   /** A request no thread can take now waits here with its own copy of the payload (the read chunk is reused). */
   #hold(p: Pending): void {
     p.payload = Buffer.from(p.payload);
     this.#waiting.push(p);
+    this.#armRetry();
+  }
+
+  /**
+   * Held requests go on as answers free room; but room can also come with no answer (a thread
+   * that read a full ring and now waits on slow async handlers; one the watchdog saw stalled that
+   * runs again), so while any are held they are also retried every RETRY_MS.
+   */
+  #armRetry(): void {
+    if (this.#retryTimer || this.#closing || (this.#waiting.length === 0 && !this.#threads.some((t) => t.streams.length > 0))) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#dispatchWaiting();
+      this.#armRetry();
+    }, RETRY_MS).unref();
   }
 
   /** To the least busy ready thread the watchdog does not see stalled; false when none can take it now. */
   #send(p: Pending): boolean {
     const now = performance.now();
-    let best: PoolThread | null = null;
-    for (const t of this.#threads) {
-      if (!t.ready || !t.alive || t.inFlight.size >= TASKS_PER_THREAD || (best && t.inFlight.size >= best.inFlight.size)) continue;
-      if (this.#watchdog.stalled(t.worker.threadId, now)) continue;
-      best = t;
-      if (t.inFlight.size === 0) break;
+    // Least busy first; a thread whose ring is full (it is behind) is passed over for the next.
+    let full: PoolThread[] | null = null;
+    for (;;) {
+      let best: PoolThread | null = null;
+      for (const t of this.#threads) {
+        if (!t.ready || !t.alive || t.inFlight.size >= TASKS_PER_THREAD || (best && t.inFlight.size >= best.inFlight.size)) continue;
+        if (full?.includes(t) || this.#watchdog.stalled(t.worker.threadId, now)) continue;
+        best = t;
+        if (t.inFlight.size === 0) break;
+      }
+      if (!best) return false;
+      best.inFlight.set(p.id, p);
+      if (REQUEST_HEADER + MAX_PEER + p.payload.length > best.out.maxMessage) {
+        // Too large for the ring at once: in parts, as room comes (#pump), from a copy we own.
+        p.payload = Buffer.from(p.payload);
+        best.streams.push({ p, at: 0 });
+        this.#pump(best);
+        return true;
+      }
+      if (this.#write(best, p, KIND_REQUEST)) return true;
+      best.inFlight.delete(p.id);
+      (full ??= []).push(best);
     }
-    if (!best) return false;
-    best.inFlight.set(p.id, p);
-    if (this.#write(best, p, KIND_REQUEST)) return true;
-    best.inFlight.delete(p.id); // its ring is full: the thread is behind; wait for answers
-    return false;
   }
 
   /**
@@ -228,9 +279,9 @@ export class OffloadModel extends ModelBase {
    * of the loop for everything the turn decoded (#wake), not once per request. (With piscina the
    * same batching measured 10% less CPU per request at c = 32 than a task per request.)
    */
-  #write(t: PoolThread, p: Pending, kind: number): boolean {
+  #write(t: PoolThread, p: Pending, kind: number, payload: Buffer = p.payload): boolean {
     const n = encodeRequestHead(this.#head, p.id, kind, p.op, p.connection, p.requests, p.peer);
-    if (!t.out.write(this.#head.subarray(0, n), p.payload, false)) return false;
+    if (!t.out.write(this.#head.subarray(0, n), payload, false)) return false;
     t.unrung = true;
     if (!this.#wakeScheduled) {
       this.#wakeScheduled = true;
@@ -249,8 +300,29 @@ export class OffloadModel extends ModelBase {
     }
   };
 
+  /** Writes as many parts of the thread's requests in parts as its ring has room for, in order. */
+  #pump(t: PoolThread): void {
+    while (t.streams.length > 0 && t.alive) {
+      const s = t.streams[0]!;
+      if (!t.inFlight.has(s.p.id)) {
+        t.streams.shift(); // failed meanwhile
+        continue;
+      }
+      const room = t.out.free - REQUEST_HEADER - MAX_PEER;
+      const left = s.p.payload.length - s.at;
+      if (room < Math.min(left, MIN_PART_BYTES)) break;
+      const n = Math.min(left, room);
+      const last = n === left;
+      if (!this.#write(t, s.p, last ? KIND_REQUEST : KIND_PART, s.p.payload.subarray(s.at, s.at + n))) break;
+      s.at += n;
+      if (last) t.streams.shift();
+    }
+    if (t.streams.length > 0) this.#armRetry();
+  }
+
   /** Answers free room: requests held back go now, oldest first, as far as the threads take them. */
   #dispatchWaiting(): void {
+    for (const t of this.#threads) if (t.streams.length > 0) this.#pump(t);
     while (this.#waiting.length > 0 && !this.#closing) {
       if (!this.#send(this.#waiting[0]!)) return;
       this.#waiting.shift();
@@ -267,7 +339,7 @@ export class OffloadModel extends ModelBase {
         any = true;
         this.#onAnswer(t, m);
       }
-      if (any && this.#waiting.length > 0) this.#dispatchWaiting();
+      if (any) this.#dispatchWaiting();
       const parked = t.back.waitAsync();
       if (parked) {
         void parked.then(t.drain);
@@ -302,6 +374,9 @@ export class OffloadModel extends ModelBase {
 
   /** A thread ended: its requests fail (the others are untouched); unless we are closing, another takes its place. */
   #onExit(t: PoolThread, code: number): void {
+    // Answers it wrote before it ended (unrung, or not read yet) still count.
+    let m: Buffer | null;
+    while ((m = t.back.read())) this.#onAnswer(t, m);
     t.alive = false;
     this.lifecycle.exits++;
     const i = this.#threads.indexOf(t);
@@ -324,10 +399,28 @@ export class OffloadModel extends ModelBase {
       }
     }
     t.inFlight.clear();
-    // A thread that dies before it is ready failed to start (the handler does not load there):
-    // start-up reports it, and a replacement would only fail the same way.
-    if (!this.#closing && t.ready) this.#spawn(true);
-    else if (!this.#closing && this.state === 'running') this.ctx.log.error({ err: t.error }, 'a replacement pool thread failed to start; the pool runs one thread short');
+    if (this.#closing) return;
+    if (t.ready) {
+      this.#failedStarts = 0;
+      this.#respawn();
+      return;
+    }
+    if (this.state === 'starting') return; // start-up itself reports a thread that cannot start
+    // A replacement that died before it was ready (the handler no longer loads, memory): try
+    // again, later each time, so a pool that cannot start threads does not spin.
+    const delayMs = Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.#failedStarts++);
+    this.ctx.log.error({ err: t.error, retryInMs: delayMs }, 'a replacement pool thread failed to start; trying again');
+    setTimeout(() => this.#respawn(), delayMs).unref();
+  }
+
+  #respawn(): void {
+    if (this.#closing) return;
+    try {
+      this.#spawn(true);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'could not start a replacement pool thread; trying again');
+      setTimeout(() => this.#respawn(), RESPAWN_MAX_MS).unref();
+    }
   }
 
   protected async onDrain(): Promise<void> {
@@ -337,6 +430,7 @@ export class OffloadModel extends ModelBase {
   protected async onClose(): Promise<void> {
     this.#closing = true;
     this.#watchdog.stop();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     for (const conn of this.#connections) conn.destroy();
     for (const p of this.#waiting.splice(0)) {
       this.#inPool--;

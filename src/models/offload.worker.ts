@@ -9,7 +9,7 @@ import { errorCodeOf } from '../shared/errors.ts';
 import { loadHandler, type HandlerResult } from '../shared/handler.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
 import type { OffloadStartup } from '../shared/ipc.ts';
-import { ANSWER_HEADER, decodeRequest, encodeAnswerHead, encodeErrorBody, KIND_PING, STATUS_ERROR, STATUS_NOT_RESULT, STATUS_OK, STATUS_PART } from '../shared/offload-wire.ts';
+import { ANSWER_HEADER, decodeRequest, encodeAnswerHead, encodeErrorBody, KIND_PART, KIND_PING, STATUS_ERROR, STATUS_NOT_RESULT, STATUS_OK, STATUS_PART } from '../shared/offload-wire.ts';
 import { Ring } from '../shared/ring.ts';
 
 const startup = workerData as OffloadStartup;
@@ -30,6 +30,8 @@ let inFlight = 0;
  * rings at once.
  */
 let batching = false;
+/** …but an answer waits for the ones after it at most this long (ms) before the main loop is rung. */
+const BATCH_WAKE_MS = 1;
 
 /** One message into the answer ring; a full ring means the main loop has not read yet: ring it and wait. */
 function put(h: Buffer, body: Uint8Array): void {
@@ -56,7 +58,20 @@ function answer(id: number, result: HandlerResult | undefined): void {
 }
 
 function fail(id: number, err: unknown): void {
-  put(encodeAnswerHead(head, id, STATUS_ERROR, 0), encodeErrorBody(errorCodeOf(err), err instanceof Error ? err.message : String(err)));
+  const code = errorCodeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // Cut to what one message carries (a 4-byte UTF-8 character per char at worst).
+  const most = Math.floor((outbox.maxMessage - ANSWER_HEADER - 2 - code.length) / 4);
+  put(encodeAnswerHead(head, id, STATUS_ERROR, 0), encodeErrorBody(code, message.length > most ? message.slice(0, most) : message));
+}
+
+/** A settled handler's answer; a failure to encode it is that request's error, not the thread's. */
+function reply(id: number, v: HandlerResult | undefined): void {
+  try {
+    answer(id, v);
+  } catch (err) {
+    fail(id, err);
+  }
 }
 
 function settled(): void {
@@ -64,31 +79,47 @@ function settled(): void {
   heartbeat.busy(-1);
 }
 
+/** Requests arriving in parts (larger than the request ring carries at once): their chunks so far, by id. */
+const parts = new Map<number, Buffer[]>();
+
 function run(m: Buffer): void {
   const r = decodeRequest(m);
   if (r.kind === KIND_PING) return put(encodeAnswerHead(head, r.id, STATUS_OK, 0), EMPTY);
+  if (r.kind === KIND_PART) {
+    const got = parts.get(r.id);
+    if (got) got.push(r.payload);
+    else parts.set(r.id, [r.payload]);
+    return;
+  }
+  const earlier = parts.get(r.id);
+  if (earlier) {
+    parts.delete(r.id);
+    r.payload = Buffer.concat([...earlier, r.payload]);
+  }
   inFlight++;
   heartbeat.busy(1);
+  heartbeat.beat(); // requests back to back never turn the loop, whose timer beats otherwise
+  let result: HandlerResult | Promise<HandlerResult>;
   try {
-    const result = handler(r.op, r.payload, { model: startup.model, pid, threadId, connection: r.connection, requests: r.requests, maxWork: startup.maxWork, peer: r.peer });
-    if (result && typeof (result as Promise<HandlerResult>).then === 'function') {
-      (result as Promise<HandlerResult>).then(
-        (v) => {
-          settled();
-          answer(r.id, v);
-        },
-        (err) => {
-          settled();
-          fail(r.id, err);
-        },
-      );
-    } else {
-      settled();
-      answer(r.id, result as HandlerResult);
-    }
+    result = handler(r.op, r.payload, { model: startup.model, pid, threadId, connection: r.connection, requests: r.requests, maxWork: startup.maxWork, peer: r.peer });
   } catch (err) {
     settled();
-    fail(r.id, err);
+    return fail(r.id, err);
+  }
+  if (result && typeof (result as Promise<HandlerResult>).then === 'function') {
+    (result as Promise<HandlerResult>).then(
+      (v) => {
+        settled();
+        reply(r.id, v);
+      },
+      (err) => {
+        settled();
+        fail(r.id, err);
+      },
+    );
+  } else {
+    settled();
+    reply(r.id, result as HandlerResult);
   }
 }
 
@@ -96,10 +127,21 @@ function run(m: Buffer): void {
 parentPort!.on('message', () => {});
 parentPort!.postMessage('ready');
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+// The loop mixes inbox.wait() and inbox.waitAsync(), which ring.ts warns against: safe here because
+// an armed waitAsync is always awaited (and so has settled and unparked) before wait() can run.
 for (;;) {
   let m: Buffer | null;
   batching = true;
-  while ((m = inbox.read())) run(m);
+  let since = performance.now();
+  while ((m = inbox.read())) {
+    run(m);
+    // Slow synchronous handlers: what is answered goes out at least every BATCH_WAKE_MS.
+    const now = performance.now();
+    if (now - since > BATCH_WAKE_MS) {
+      outbox.wake();
+      since = now;
+    }
+  }
   batching = false;
   outbox.wake();
   // Handlers that finish in microtasks (an async function with nothing to wait for) land here.

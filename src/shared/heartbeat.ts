@@ -20,9 +20,14 @@ export const BEAT_INTERVAL_MS = 250;
 export interface Heartbeat {
   /** Work started (+1) or finished (−1): a connection, or one request. */
   busy(delta: 1 | -1): void;
+  /**
+   * A beat now, from a thread that runs work back to back without turning its event loop (offload's
+   * pool thread reads request after request from its ring): each one it starts proves it is alive.
+   */
+  beat(): void;
 }
 
-const NONE: Heartbeat = { busy() {} };
+const NONE: Heartbeat = { busy() {}, beat() {} };
 
 /**
  * Claims a slot for this thread and starts beating (the timer is unref'd: it never keeps the
@@ -35,7 +40,7 @@ export function startHeartbeat(table: Int32Array | undefined, threadId: number):
     if (Atomics.compareExchange(table, base + F_THREAD, 0, threadId) !== 0) continue;
     Atomics.store(table, base + F_BUSY, 0);
     setInterval(() => Atomics.add(table, base + F_BEATS, 1), BEAT_INTERVAL_MS).unref();
-    return { busy: (delta) => void Atomics.add(table, base + F_BUSY, delta) };
+    return { busy: (delta) => void Atomics.add(table, base + F_BUSY, delta), beat: () => void Atomics.add(table, base + F_BEATS, 1) };
   }
   return NONE;
 }

@@ -3,6 +3,7 @@
 // a request costs one copy of its payload into the ring and nothing is cloned or serialized.
 //
 //   request  [u32 id][u8 kind][u8 op][u16 peer bytes][u32 connection][u32 requests][peer][payload]
+//            kind REQUEST, PING, or PART (more of the payload follows in the next message of the id)
 //   answer   [u32 id][u8 status][u8 op][u16 0][body]
 //            status OK: body = the payload; PART: the payload continues in the next message of
 //            the same id; ERROR: body = [u16 code bytes][code][message, UTF-8]; NOT_RESULT: the
@@ -14,6 +15,11 @@ export const ANSWER_HEADER = 8;
 export const KIND_REQUEST = 0;
 /** The start-up ping: answered OK with an empty payload, without calling the handler. */
 export const KIND_PING = 1;
+/**
+ * A request larger than its ring carries at once, sent in parts: every part but the last is
+ * KIND_PART, the last KIND_REQUEST; each repeats the header, and the payload is their chunks in order.
+ */
+export const KIND_PART = 2;
 export const STATUS_OK = 0;
 export const STATUS_PART = 1;
 export const STATUS_ERROR = 2;

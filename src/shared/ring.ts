@@ -1,8 +1,8 @@
 // A one-way message ring in shared memory: one writer thread, one reader thread, no locks and no
-// message through libuv. offload's requests pay a piscina task each way today, and a bare
-// piscina task alone costs 1.8× event-loop's p50 at one connection, where a bare shared-memory
-// hop costs 1.3× (docs/PERFORMANCE.md, bench/micro/socket-hop.sh): this is that hop, made a
-// transport — any number of messages in flight, each a length-prefixed run of bytes.
+// message through libuv: offload's transport (a pair per pool thread). A bare piscina task cost
+// 1.8× event-loop's p50 at one connection where a bare shared-memory hop cost 1.3×
+// (docs/PERFORMANCE.md, bench/micro/socket-hop.sh): this is that hop, made a transport — any
+// number of messages in flight, each a length-prefixed run of bytes.
 //
 // Layout of the SharedArrayBuffer: CTRL_BYTES of Int32 control words, then `capacity` bytes of
 // data (a power of two, so a position wraps by masking). HEAD and TAIL count bytes written and
@@ -71,6 +71,11 @@ export class Ring {
   /** Bytes written and not yet read. */
   get used(): number {
     return (Atomics.load(this.#ctrl, HEAD) - Atomics.load(this.#ctrl, TAIL)) >>> 0;
+  }
+
+  /** Writer: the largest message that fits now. */
+  get free(): number {
+    return Math.max(0, this.capacity - ((this.#head - Atomics.load(this.#ctrl, TAIL)) >>> 0) - LEN_BYTES);
   }
 
   /** Whether the reader is parked now, waiting for the writer to ring. */

@@ -1,9 +1,9 @@
-// `offload` model: connections on the main event loop, each handler call a piscina task.
+// `offload` model: connections on the main event loop, each handler call on a pool thread (through its rings).
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Op } from '../../src/shared/protocol.ts';
 import { RawPeer } from '../../harness/peer.ts';
 import { startServer } from '../helpers/server.ts';
-import { echoFrame, errorCode, infoFrame, sleepFrame } from '../../harness/wire.ts';
+import { echoFrame, errorCode, infoFrame, sleepFrame, workFrame } from '../../harness/wire.ts';
 import { POOL_THREAD, crashIsolation, osThreads, stopAndReadStats } from './thread-helpers.ts';
 
 describe('offload model', () => {
@@ -72,6 +72,58 @@ describe('offload model', () => {
   it('--worker-memory-mb: a thread over its heap limit fails only the request it ran', async () => {
     await crashIsolation('offload', ['--threads', '2', '--worker-memory-mb', '16'], 0x12, { connectionDies: false });
   });
+
+  // A request larger than the request ring carries at once goes in parts, and so does an answer
+  // larger than the answer ring (1 MiB): --max-frame 40M keeps the request ring at its 16 MiB cap.
+  it('a 20 MiB request and its 20 MiB answer cross the rings in parts, byte for byte', async () => {
+    const s = await startServer('offload', ['--threads', '1', '--max-frame', String(40 * 1024 * 1024)]);
+    const p = await RawPeer.connect(s.port);
+    const big = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    await p.write(Buffer.concat([encodeFrame(Op.ECHO, big), echoFrame('after')]));
+    const [a, b] = await p.waitFrames(2, 20_000);
+    expect(a!.op).toBe(Op.ECHO);
+    expect(a!.payload.equals(big)).toBe(true);
+    expect(b!.payload.toString()).toBe('after');
+    p.destroy();
+    expect(await s.stop()).toBe(0);
+  }, 30_000);
+
+  // A pool thread that runs requests back to back never turns its event loop, whose timer beats;
+  // it beats per request instead, or the watchdog would take it for stuck after --request-timeout
+  // + 1 s and kill it with its requests.
+  it('back-to-back synchronous work longer than --request-timeout + 1 s: the thread is not killed', async () => {
+    const s = await startServer('offload', ['--threads', '1', '--request-timeout', '300', '--log-level', 'info']);
+    const p = await RawPeer.connect(s.port);
+    // Calibrate, warm (the first WORK loads node:crypto): enough WORK for ≈ 3 s of one thread's
+    // time, in requests of ≈ 50 ms.
+    await p.write(workFrame(20_000));
+    await p.waitFrames(1, 10_000);
+    const t0 = performance.now();
+    await p.write(workFrame(20_000));
+    await p.waitFrames(2, 10_000);
+    const perUnit = Math.max(1e-4, (performance.now() - t0) / 20_000);
+    const n = Math.max(1, Math.min(1_000_000, Math.round(50 / perUnit)));
+    const count = 60;
+    const started = performance.now();
+    await p.write(Buffer.concat(Array.from({ length: count }, () => workFrame(n))));
+    await p.waitFrames(2 + count, 30_000); // most answered E_TIMEOUT by the connection; the thread works on
+    // The thread was busy until INFO behind the work is answered (a fresh connection: no E_TIMEOUT of its own is due).
+    const q = await RawPeer.connect(s.port);
+    let busyMs = 0;
+    for (;;) {
+      await q.write(infoFrame());
+      const [f] = (await q.waitFrames(q.frames.length + 1, 30_000)).slice(-1);
+      if (f!.op !== Op.ERROR) break;
+    }
+    busyMs = performance.now() - started;
+    expect(busyMs, 'the work kept the thread busy past the watchdog limit (else this test proves nothing)').toBeGreaterThan(1_600);
+    p.destroy();
+    q.destroy();
+    const stats = await stopAndReadStats(s);
+    expect(stats.lifecycle.watchdogKills).toBe(0);
+    expect(stats.extra.requestsLostWithThread).toBe(0);
+  }, 60_000);
 
   it('queue bound: requests beyond the running tasks and --queue get E_BUSY, in order', async () => {
     // One thread runs up to TASKS_PER_THREAD (64) requests at once; --queue 1 lets one more wait.

@@ -10,7 +10,7 @@ import { echoFrame, errorCode, sleep } from '../../harness/wire.ts';
 import { CRASH_HANDLER } from '../../harness/fixtures.ts';
 
 export { CRASH_HANDLER };
-/** Name the OS gives piscina's (unnamed) worker threads. */
+/** Name the OS gives unnamed worker threads (piscina's, offload's pool). */
 export const POOL_THREAD = 'WorkerThread';
 
 /** INFO on a connected peer (harness/client.ts); osThreads counts a process's threads by OS name. */

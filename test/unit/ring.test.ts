@@ -69,7 +69,13 @@ describe('Ring on one thread', () => {
     const w = new Ring(sab);
     const r = new Ring(sab);
     expect(w.write(bytes(1, 40))).toBe(true); // 44 of 64 bytes used
+    expect(w.free).toBe(16); // 20 bytes left, 4 of them a length prefix
     expect(w.write(bytes(2, 20))).toBe(false); // needs 24
+    expect(w.write(bytes(2, 16))).toBe(true); // exactly full
+    expect(w.free).toBe(0);
+    expect(r.read()!.equals(bytes(1, 40))).toBe(true);
+    expect(r.read()!.equals(bytes(2, 16))).toBe(true);
+    expect(w.write(bytes(1, 40))).toBe(true); // and round again: 44 used
     expect(w.used).toBe(44);
     expect(r.read()!.equals(bytes(1, 40))).toBe(true);
     expect(w.write(bytes(2, 20))).toBe(true);
