@@ -38,18 +38,8 @@ node=$root/.toolchain/bin/node
 models=$("$node" --input-type=module -e "import { MODEL_NAMES } from './src/models/registry.ts'; console.log(MODEL_NAMES.join(' '))") || exit 1
 [[ " $models " == *" $model "* ]] || { echo "ab: --model: unknown model '$model'; choose from: $models" >&2; exit 2; }
 rev=$(git rev-parse --verify --quiet "$base^{commit}") || { echo "ab: --base: '$base' is not a commit here" >&2; exit 2; }
-command -v taskset >/dev/null || { echo "ab: needs taskset; skipped"; exit 0; }
-client=$("$node" --input-type=module -e "
-  import { findCompiler, buildClient } from './bench/validate/c-client.ts';
-  const c = findCompiler();
-  if (!c) process.exit(3);
-  console.log(buildClient(c.cc));
-")
-case $? in
-  0) ;;
-  3) echo "ab: no C compiler (cc, gcc or clang); skipped"; exit 0 ;;
-  *) exit 1 ;;
-esac
+tool=ab
+. bench/micro/c-client.sh
 
 tmp=$(mktemp -d)
 tree=$tmp/base

@@ -15,19 +15,8 @@ rounds=${1:-3}
 secs=${2:-4}
 node=.toolchain/bin/node
 [ -x "$node" ] || { echo "socket-hop: run make setup first (no $node)" >&2; exit 2; }
-command -v taskset >/dev/null || { echo "socket-hop: needs taskset; skipped"; exit 0; }
-# The C client as make bench-validate builds it (bench/validate/c-client.ts: one compiler search, one set of flags).
-client=$("$node" --input-type=module -e "
-  import { findCompiler, buildClient } from './bench/validate/c-client.ts';
-  const c = findCompiler();
-  if (!c) process.exit(3);
-  console.log(buildClient(c.cc));
-")
-case $? in
-  0) ;;
-  3) echo "socket-hop: no C compiler (cc, gcc or clang); skipped"; exit 0 ;;
-  *) exit 1 ;;
-esac
+tool=socket-hop
+. bench/micro/c-client.sh
 tmp=$(mktemp -d)
 srv=
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
