@@ -69,6 +69,9 @@ const RESPAWN_MAX_MS = 10_000;
 /** How long the pool threads may take to load the handler and answer the start-up ping. */
 const START_TIMEOUT_MS = 30_000;
 
+/** What a request that close() cut off (or that came after it) is answered: not processed. */
+const shuttingDown = () => new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
+
 /** One request on its way: settled once, by its answer or by its thread's death. */
 interface Pending {
   id: number;
@@ -209,7 +212,7 @@ export class OffloadModel extends ModelBase {
     if (this.#inPool >= this.#capacity + this.ctx.options.queue) {
       throw new ProtocolError('E_BUSY', `all ${this.ctx.options.threads} handler threads busy and ${this.ctx.options.queue} requests waiting`);
     }
-    if (this.#closing) throw new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed');
+    if (this.#closing) throw shuttingDown();
     this.#inPool++;
     return new Promise<HandlerResult>((resolve, reject) => {
       // The payload is a view into the socket's read chunk: the ring write copies it at once.
@@ -390,7 +393,7 @@ export class OffloadModel extends ModelBase {
         continue;
       }
       this.#inPool--;
-      if (this.#closing) p.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
+      if (this.#closing) p.reject(shuttingDown());
       else {
         // The thread died under these requests (crash, process.exit, memory limit, the
         // watchdog). Only they fail; the connections live on the main thread.
@@ -434,7 +437,7 @@ export class OffloadModel extends ModelBase {
     for (const conn of this.#connections) conn.destroy();
     for (const p of this.#waiting.splice(0)) {
       this.#inPool--;
-      p.reject(new ProtocolError('E_SHUTTING_DOWN', 'server is shutting down; request not processed'));
+      p.reject(shuttingDown());
     }
     await Promise.all(this.#threads.map((t) => t.worker.terminate()));
   }

@@ -6,7 +6,7 @@
 // cross back as data with their protocol code. Imports only shared code.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { errorCodeOf } from '../shared/errors.ts';
-import { loadHandler, type HandlerResult } from '../shared/handler.ts';
+import { isHandlerResult, loadHandler, type HandlerResult } from '../shared/handler.ts';
 import { startHeartbeat } from '../shared/heartbeat.ts';
 import type { OffloadStartup } from '../shared/ipc.ts';
 import { ANSWER_HEADER, decodeRequest, encodeAnswerHead, encodeErrorBody, KIND_PART, KIND_PING, STATUS_ERROR, STATUS_NOT_RESULT, STATUS_OK, STATUS_PART } from '../shared/offload-wire.ts';
@@ -42,19 +42,18 @@ function put(h: Buffer, body: Uint8Array): void {
   }
 }
 
-function answer(id: number, result: HandlerResult | undefined): void {
-  const out = result?.payload;
-  if (!(out instanceof Uint8Array) || !Number.isInteger(result!.op) || result!.op < 0 || result!.op > 0xff) {
-    return put(encodeAnswerHead(head, id, STATUS_NOT_RESULT, 0), EMPTY);
-  }
+function answer(id: number, result: unknown): void {
+  // Not a result: the connection's own check (the same isHandlerResult) answers it on the main thread.
+  if (!isHandlerResult(result)) return put(encodeAnswerHead(head, id, STATUS_NOT_RESULT, 0), EMPTY);
+  const { op, payload: out } = result;
   // An answer larger than the ring carries at once goes in parts, reassembled on the main thread.
   const most = outbox.maxMessage - ANSWER_HEADER;
   let at = 0;
   while (out.byteLength - at > most) {
-    put(encodeAnswerHead(head, id, STATUS_PART, result!.op), out.subarray(at, at + most));
+    put(encodeAnswerHead(head, id, STATUS_PART, op), out.subarray(at, at + most));
     at += most;
   }
-  put(encodeAnswerHead(head, id, STATUS_OK, result!.op), at === 0 ? out : out.subarray(at));
+  put(encodeAnswerHead(head, id, STATUS_OK, op), at === 0 ? out : out.subarray(at));
 }
 
 function fail(id: number, err: unknown): void {
@@ -66,7 +65,7 @@ function fail(id: number, err: unknown): void {
 }
 
 /** A settled handler's answer; a failure to encode it is that request's error, not the thread's. */
-function reply(id: number, v: HandlerResult | undefined): void {
+function reply(id: number, v: unknown): void {
   try {
     answer(id, v);
   } catch (err) {

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { errorCodeOf, type ErrorCode } from './errors.ts';
 import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
-import type { Handler, HandlerResult } from './handler.ts';
+import { isHandlerResult, type Handler, type HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.ts';
 import type { RequestMetrics } from './metrics.ts';
@@ -464,15 +464,7 @@ export class Connection {
   }
 
   #toFrame(result: HandlerResult): Out {
-    if (
-      result === null ||
-      typeof result !== 'object' ||
-      !Number.isInteger(result.op) ||
-      result.op < 0 ||
-      result.op > 0xff ||
-      !(result.payload instanceof Uint8Array) ||
-      result.payload.length + 1 > 0xffff_ffff
-    ) {
+    if (!isHandlerResult(result)) {
       return this.#errorFrame('E_INTERNAL', 'handler returned something other than {op: 0..255, payload: Uint8Array}');
     }
     return encodeFrameParts(result.op, result.payload);

@@ -28,6 +28,13 @@ export interface HandlerResult {
   payload: Uint8Array;
 }
 
+/** Whether a handler's answer can be framed: {op: 0..255, payload: Uint8Array} that fits a frame. */
+export function isHandlerResult(result: unknown): result is HandlerResult {
+  if (result === null || typeof result !== 'object') return false;
+  const { op, payload } = result as Partial<HandlerResult>;
+  return Number.isInteger(op) && op! >= 0 && op! <= 0xff && payload instanceof Uint8Array && payload.length + 1 <= 0xffff_ffff;
+}
+
 /**
  * Returns the response, or a promise of it. Throw a ProtocolError to answer with a specific
  * error code; anything else thrown (or rejected) is answered with E_INTERNAL and the connection

@@ -148,16 +148,11 @@ export class Ring {
     for (;;) {
       if (Atomics.load(ctrl, HEAD) !== this.#tail) return 'ok';
       if (Atomics.load(ctrl, CLOSED) !== 0) return 'closed';
-      const bell = Atomics.load(ctrl, BELL);
-      Atomics.store(ctrl, PARKED, 1);
-      if (Atomics.load(ctrl, HEAD) === this.#tail && Atomics.load(ctrl, CLOSED) === 0) {
-        const left = deadline - performance.now();
-        if (left <= 0) {
-          Atomics.store(ctrl, PARKED, 0);
-          return 'timed-out';
-        }
-        Atomics.wait(ctrl, BELL, bell, left);
-      }
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timed-out';
+      const bell = this.#park();
+      if (bell === null) continue;
+      Atomics.wait(ctrl, BELL, bell, left);
       Atomics.store(ctrl, PARKED, 0);
     }
   }
@@ -170,22 +165,35 @@ export class Ring {
    * then never ring for it. (So a reader uses wait() or waitAsync(), not both.)
    */
   waitAsync(): Promise<void> | null {
-    const ctrl = this.#ctrl;
-    if (Atomics.load(ctrl, HEAD) !== this.#tail || Atomics.load(ctrl, CLOSED) !== 0) return null;
+    if (this.#ready()) return null;
     if (this.#armed) return this.#armed;
-    const bell = Atomics.load(ctrl, BELL);
-    Atomics.store(ctrl, PARKED, 1);
-    if (Atomics.load(ctrl, HEAD) !== this.#tail || Atomics.load(ctrl, CLOSED) !== 0) {
-      Atomics.store(ctrl, PARKED, 0);
-      return null;
-    }
-    const w = Atomics.waitAsync(ctrl, BELL, bell);
+    const bell = this.#park();
+    if (bell === null) return null;
+    const w = Atomics.waitAsync(this.#ctrl, BELL, bell);
     if (!w.async) {
-      Atomics.store(ctrl, PARKED, 0);
+      Atomics.store(this.#ctrl, PARKED, 0);
       return null;
     }
     this.#armed = w.value.then(this.#unpark);
     return this.#armed;
+  }
+
+  /** Reader: something to act on, a message or the close. */
+  #ready(): boolean {
+    return Atomics.load(this.#ctrl, HEAD) !== this.#tail || Atomics.load(this.#ctrl, CLOSED) !== 0;
+  }
+
+  /**
+   * The reader's half of the no-lost-wake-up protocol (see the header): reads BELL, raises PARKED,
+   * then looks again. Returns the BELL value to wait on, or null, with PARKED lowered again, when a
+   * message or the close came meanwhile.
+   */
+  #park(): number | null {
+    const bell = Atomics.load(this.#ctrl, BELL);
+    Atomics.store(this.#ctrl, PARKED, 1);
+    if (!this.#ready()) return bell;
+    Atomics.store(this.#ctrl, PARKED, 0);
+    return null;
   }
 
   /** Either side: no more messages. A parked reader wakes and, once it has read what is left, sees 'closed'. */
