@@ -170,7 +170,10 @@ describe('Ring across a worker thread', () => {
     const quiet = ringBuffer(64);
     const q = start({ mode: 'wait', requests: quiet, timeoutMs: 10_000 });
     const writer = new Ring(quiet);
+    // PARKED is raised just before the reader looks once more and sleeps: give it time to get there
+    // (a write in between is seen by that look, rightly, and would prove nothing here).
     while (!writer.readerParked) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
     writer.write(Buffer.from('q'), undefined, false);
     const early = await Promise.race([q.result, new Promise((r) => setTimeout(() => r('still parked'), 150))]);
     expect(early).toBe('still parked');
