@@ -483,6 +483,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .option('min-effect', { type: 'number', describe: 'smallest relative change that can be a regression (default 0.05 paired A/B, 0.1 against the committed baseline)' })
       .option('min-effect-for', { type: 'string', array: true, default: [] as string[], describe: `per metric, e.g. churn.ratio=0.2 (metrics: ${METRICS.map((m) => m.key).join(', ')})` })
       .option('base', { type: 'string', default: 'auto', describe: 'paired A/B against this commit, built in a git worktree and run in the same rounds (auto: the commit results/baseline.json names; none: compare with the committed baseline file instead)' })
+      .option('work-n', { type: 'number', describe: 'WORK iteration count of the work-1ms cells (default: calibrated to ≈ 1 ms of CPU at the start, or the committed baseline\'s); to rerun a report at the n it names' })
       .option('slowdown-us', { type: 'number', default: 0, describe: 'test aid: this checkout\'s model servers (not the base\'s) run the built-in handler with N µs of busy work per request (bench/handlers/slowed.ts), to prove a slowdown is caught' }),
     'bench-ci',
   );
@@ -501,6 +502,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       return 2;
     }
     perMetric[key!] = Number(value);
+  }
+  const workN = args['work-n'];
+  if (workN !== undefined && !(Number.isInteger(workN) && workN >= 1)) {
+    console.error('bench-ci: --work-n takes a whole number of WORK iterations ≥ 1');
+    return 2;
   }
   const slowdownUs = args['slowdown-us'];
   if (!(slowdownUs >= 0)) {
@@ -532,10 +538,10 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const started = Date.now();
   const log = (s: string) => process.stderr.write(`bench-ci: ${s}\n`);
   const current = base && args.design === 'held'
-    ? await measureHeld({ base, workN: null, pairs: args.pairs, blocks: args.blocks, rotate: args.rotate, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
+    ? await measureHeld({ base, workN: workN ?? null, pairs: args.pairs, blocks: args.blocks, rotate: args.rotate, sliceMs: Math.round(args.slice * 1000), warmupMs: Math.round(args.warmup * 1000), models, slowdownUs, pinned: args.pin, log })
     : await measure({
         base,
-        workN: baseline?.settings.workN ?? null,
+        workN: workN ?? baseline?.settings.workN ?? null,
         rounds: args.rounds,
         warmupMs: Math.round(args.warmup * 1000),
         durationMs: Math.round(args.duration * 1000),
