@@ -365,8 +365,10 @@ export class OffloadModel extends ModelBase {
     }
     t.inFlight.delete(id);
     if (!p.ping) this.#inPool--;
-    if (status === STATUS_OK) p.resolve({ op: m[5]!, payload: p.parts ? Buffer.concat([...p.parts, body]) : body });
-    else if (status === STATUS_NOT_RESULT) p.resolve({ op: -1, payload: Buffer.alloc(0) });
+    if (status === STATUS_OK) {
+      if (p.parts) p.parts.push(body);
+      p.resolve({ op: m[5]!, payload: p.parts ? Buffer.concat(p.parts) : body });
+    } else if (status === STATUS_NOT_RESULT) p.resolve({ op: -1, payload: Buffer.alloc(0) });
     else if (status === STATUS_ERROR) {
       const { code, message } = decodeErrorBody(body);
       // A handler's protocol code survives the hop; anything else is not a ProtocolError, so the

@@ -93,7 +93,8 @@ function run(m: Buffer): void {
   const earlier = parts.get(r.id);
   if (earlier) {
     parts.delete(r.id);
-    r.payload = Buffer.concat([...earlier, r.payload]);
+    earlier.push(r.payload);
+    r.payload = Buffer.concat(earlier);
   }
   inFlight++;
   heartbeat.busy(1);
