@@ -178,6 +178,30 @@ export class Ring {
     return this.#armed;
   }
 
+  /**
+   * Reader on an event loop: runs `fn` as a reader that is awake — PARKED lowered, so what the
+   * writer writes meanwhile is not rung for — then parks again, on the waitAsync already armed (if
+   * one is). Returns whether there is something to read now: read it with read(), as after a ring.
+   * For a reader about to cause the writer's answer itself: offload rings a pool thread inside
+   * `fn`, and on a shared CPU that thread runs, answers and parks before the notify returns; its
+   * ring to us would cost both threads V8's futex and platform mutexes, an eventfd and a turn of
+   * our loop, for an answer we can read straight away. `fn` must not wait on this ring.
+   */
+  awake(fn: () => void): boolean {
+    if (!this.#armed) {
+      fn();
+      return this.#ready();
+    }
+    Atomics.store(this.#ctrl, PARKED, 0);
+    try {
+      fn();
+    } finally {
+      // Raised, then HEAD looked at again (#ready): the no-lost-wake-up order of #park.
+      Atomics.store(this.#ctrl, PARKED, 1);
+    }
+    return this.#ready();
+  }
+
   /** Reader: something to act on, a message or the close. */
   #ready(): boolean {
     return Atomics.load(this.#ctrl, HEAD) !== this.#tail || Atomics.load(this.#ctrl, CLOSED) !== 0;

@@ -113,6 +113,30 @@ describe('Ring on one thread', () => {
     expect(r.read()!.toString()).toBe('two');
   });
 
+  it('awake(): a write inside it is not rung for and is there to read after; the armed waiter still wakes for the next write', async () => {
+    const sab = ringBuffer(64);
+    const w = new Ring(sab);
+    const r = new Ring(sab);
+    const armed = r.waitAsync()!;
+    expect(armed).not.toBeNull();
+    let settled = false;
+    void armed.then(() => (settled = true));
+    expect(r.awake(() => expect(w.readerParked).toBe(false))).toBe(false); // nothing written: nothing to read
+    expect(w.readerParked).toBe(true); // parked again afterwards
+    expect(r.awake(() => w.write(Buffer.from('one')))).toBe(true);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(settled, 'not rung for a write made while awake').toBe(false);
+    expect(r.read()!.toString()).toBe('one');
+    expect(r.waitAsync()).toBe(armed); // still the one armed waiter
+    w.write(Buffer.from('two'));
+    const woke = await Promise.race([armed.then(() => 'woken'), new Promise((res) => setTimeout(() => res('stranded'), 500))]);
+    expect(woke).toBe('woken');
+    expect(r.read()!.toString()).toBe('two');
+    // With no waiter armed, awake() just runs fn and says whether there is something to read.
+    expect(r.awake(() => w.write(Buffer.from('three')))).toBe(true);
+    expect(r.read()!.toString()).toBe('three');
+  });
+
   it('after close: what was written can still be read, nothing more can be written, wait says closed', () => {
     const sab = ringBuffer(64);
     const w = new Ring(sab);
