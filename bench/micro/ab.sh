@@ -76,9 +76,7 @@ for r in $(seq 1 "$rounds"); do
       [ "$side" = base ] && dir=$tree
       (cd "$dir" && exec taskset -c 1 "$node" src/cli.ts serve --model "$model" --port 0 --log-level warn >"$tmp/log" 2>&1) &
       srv=$!
-      for _ in $(seq 1 150); do grep -q 'listening' "$tmp/log" && break; sleep 0.1; done
-      port=$(grep -oE '127\.0\.0\.1:[0-9]+' "$tmp/log" | head -1 | cut -d: -f2)
-      [ -n "$port" ] || { echo "ab: the $side server did not start:"; cat "$tmp/log"; exit 1; }
+      server_port "$tmp/log" "the $side server"
       taskset -c 0 "$client" --port "$port" --connections "$c" --payload 64 --warmup 1 --duration "$secs" --busy-poll >"$tmp/out.json" &
       cl=$!
       sleep 1

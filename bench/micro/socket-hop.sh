@@ -31,9 +31,7 @@ for r in $(seq 1 "$rounds"); do
       *) taskset -c 1 "$node" bench/micro/socket-hop.mjs --mode "$s" --port 0 >"$tmp/log" 2>&1 & ;;
     esac
     srv=$!
-    for _ in $(seq 1 100); do grep -q 'listening' "$tmp/log" && break; sleep 0.1; done
-    port=$(grep -oE '(127\.0\.0\.1:|port )[0-9]+' "$tmp/log" | head -1 | grep -oE '[0-9]+$')
-    [ -n "$port" ] || { echo "socket-hop: $s did not start:"; cat "$tmp/log"; exit 1; }
+    server_port "$tmp/log" "$s"
     taskset -c 0 "$client" --port "$port" --connections 1 --payload 64 --warmup 1 --duration "$secs" >"$tmp/out.json" &
     cl=$!
     sleep 1

@@ -44,9 +44,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 (exec taskset -c 1 "$node" src/cli.ts serve --model "$model" --port 0 --log-level warn >"$tmp/log" 2>&1) &
 srv=$!
-for _ in $(seq 1 150); do grep -q 'listening' "$tmp/log" && break; sleep 0.1; done
-port=$(grep -oE '127\.0\.0\.1:[0-9]+' "$tmp/log" | head -1 | cut -d: -f2)
-[ -n "$port" ] || { echo "thread-cpu: the server did not start:"; cat "$tmp/log"; exit 1; }
+server_port "$tmp/log" "the server"
 # The client warms up for 1 s and measures for $secs; the threads are read over its last $secs - 1.
 taskset -c 0 "$client" --port "$port" --connections "$conns" --payload 64 --warmup 1 --duration "$secs" --busy-poll >"$tmp/out.json" &
 cl=$!
