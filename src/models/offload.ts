@@ -99,6 +99,8 @@ interface PoolThread {
   alive: boolean;
   error: Error | null;
   drain: () => void;
+  /** Rings the thread (made once, so #wake allocates nothing per turn). */
+  ring: () => void;
   /** Requests written this turn, the thread not rung yet (#wake). */
   unrung: boolean;
   /** Requests too large for the ring at once, being written in parts (#pump), oldest first. */
@@ -160,7 +162,7 @@ export class OffloadModel extends ModelBase {
     const answers = ringBuffer(ANSWER_RING_BYTES);
     const data: OffloadStartup = { ...startupMessage('offload', this.ctx, this.#watchdog.table), requests, answers, maxWork: this.#limits.maxWork };
     const worker = new Worker(entryFile('offload.worker'), { workerData: data, resourceLimits: resourceLimits(this.ctx) });
-    const t: PoolThread = { worker, out: new Ring(requests), back: new Ring(answers), inFlight: new Map(), ready: false, alive: true, error: null, drain: () => this.#drain(t), unrung: false, streams: [] };
+    const t: PoolThread = { worker, out: new Ring(requests), back: new Ring(answers), inFlight: new Map(), ready: false, alive: true, error: null, drain: () => this.#drain(t), ring: () => t.out.wake(), unrung: false, streams: [] };
     this.#threads.push(t);
     this.lifecycle.starts++;
     if (replacement) this.lifecycle.respawns++;
@@ -305,7 +307,7 @@ export class OffloadModel extends ModelBase {
     for (const t of this.#threads) {
       if (!t.unrung) continue;
       t.unrung = false;
-      if (t.back.awake(() => t.out.wake())) this.#readAnswers(t);
+      if (t.back.awake(t.ring)) this.#readAnswers(t);
     }
   };
 
