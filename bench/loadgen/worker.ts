@@ -41,12 +41,45 @@ const variants = cfg.variants.map((v) => ({ frame: Buffer.from(v.frame), op: v.o
  */
 const mix = cfg.mixFile ? loadMix(cfg.mixFile) : null;
 const checks = mix ? await loadChecks(mix) : {};
-const perKind: { counters: KindCounters; histogram: ReturnType<typeof newHistogram> }[] = (mix?.kinds ?? []).map(() => ({ counters: emptyKindCounters(), histogram: newHistogram() }));
 const mixSource = (slot: number) => new MixSource(mix!, cfg.connOffset + slot);
-const counters = emptyCounters();
-const histogram = newHistogram();
-/** Correct answers that arrived inside the window, per connection (or churn loop). */
-const perConnection: number[] = new Array(cfg.connections).fill(0);
+
+/**
+ * What a correct answer is recorded into, for one span of time [from, to). There are two, of one
+ * shape, made by one function: the measured window's, which is reported, and the warm-up's, which
+ * is thrown away. The warm-up records by the same code into its own, so that the recording path
+ * (the counters, the histogram's recordValue chain) is compiled and hot when the window opens.
+ * Recording nothing before the window, V8 compiled and deoptimized that path at the window's
+ * start: `perf record -e sched:sched_switch` showed ≈ 35 ms of V8's compiler threads on the
+ * client's CPU in the window's first 200 ms, each a 1–5 ms stall of the load thread, in the very
+ * tail being measured (--trace-opt: recordMs, recordValue, … first compiled after the window opened).
+ */
+interface Tally {
+  from: number;
+  to: number;
+  readonly counters: ReturnType<typeof emptyCounters>;
+  readonly histogram: Histogram;
+  /** Correct answers that arrived inside [from, to), per connection (or churn loop). */
+  readonly perConnection: number[];
+  readonly perKind: { counters: KindCounters; histogram: Histogram }[];
+}
+const newTally = (): Tally => ({
+  from: Infinity,
+  to: -Infinity,
+  counters: emptyCounters(),
+  histogram: newHistogram(),
+  perConnection: new Array<number>(cfg.connections).fill(0),
+  perKind: (mix?.kinds ?? []).map(() => ({ counters: emptyKindCounters(), histogram: newHistogram() })),
+});
+/** The window's: from/to are set by go() to the schedule's measureFrom/measureTo. */
+const measured = newTally();
+/**
+ * The warm-up's: from halfway through the warm-up to measureFrom, so that it sees answers to
+ * requests sent before it starts, as the window does (see record).
+ */
+const warm = newTally();
+/** Indexed, not chosen by a branch: a branch the warm-up never took would deoptimize record when the window opens. */
+const tallies: readonly [Tally, Tally] = [warm, measured];
+const { counters, histogram, perConnection, perKind } = measured;
 /** Churn: start of the request each loop has in flight (null when none). */
 const churnStarts: (number | null)[] = new Array(cfg.connections).fill(null);
 const churnReqs: (MixRequest | null)[] = new Array(cfg.connections).fill(null);
@@ -166,19 +199,26 @@ function inWindow(t: number): boolean {
 
 const sample = (ms: number) => recordMs(histogram, ms);
 
-/** A correct answer on connection `slot` to a request (of mix kind `kind`) started at `start`, arriving at `end`. */
+/**
+ * A correct answer on connection `slot` to a request (of mix kind `kind`) started at `start`,
+ * arriving at `end`: into the warm-up's tally before the window, else the window's.
+ */
 function record(start: number, end: number, bytes: number, slot: number, kind = -1): void {
-  if (inWindow(end)) perConnection[slot]!++;
-  const k = kind >= 0 ? perKind[kind] : undefined;
-  if (inWindow(start)) {
-    counters.ok++;
-    counters.bytes += bytes;
-    sample(end - start);
+  const t = tallies[+(end >= warm.to)]!;
+  const endIn = end >= t.from && end < t.to;
+  /** Sent inside the span: counted in throughput. */
+  const counted = start >= t.from && start < t.to;
+  if (endIn) t.perConnection[slot]!++;
+  if (counted || endIn) recordMs(t.histogram, end - start); // sent before the span, answered inside it: its whole wait is a sample
+  if (counted) {
+    t.counters.ok++;
+    t.counters.bytes += bytes;
+    const k = kind >= 0 ? t.perKind[kind] : undefined;
     if (k) {
       k.counters.ok++;
       recordMs(k.histogram, end - start);
     }
-  } else if (inWindow(end)) sample(end - start); // sent during warm-up: its whole wait is a sample
+  }
 }
 
 /** Judges an answer to a mix request; true when correct. Wrong answers are counted per kind. */
@@ -225,14 +265,19 @@ function ageAtWindowEnd(measureFrom: number, measureTo: number): void {
   }
 }
 
+/** From go(): the loop's turns are timed through the warm-up too (the same code hot when the window opens, see Tally); measureStart starts the count afresh. */
+function timeTurns(): void {
+  // Spinning, the spinner times every turn itself; a timer-driven probe would disturb it (see PROBE_EVERY_MS).
+  if (cfg.spin) spinner.turns = selfMeasure.loop.h;
+  else selfMeasure.loop.start();
+}
+
 function measureStart(): void {
   spinner.idleMs = 0;
   selfMeasure.t0 = performance.now();
   selfMeasure.cpu0 = process.threadCpuUsage();
   selfMeasure.wait0 = runqueueWaitNs();
-  // Spinning, the spinner times every turn itself; a timer-driven probe would disturb it (see PROBE_EVERY_MS).
-  if (cfg.spin) spinner.turns = selfMeasure.loop.h;
-  else selfMeasure.loop.start();
+  selfMeasure.loop.h.reset();
 }
 
 function measureEnd(): void {
@@ -617,7 +662,11 @@ async function prepare(): Promise<void> {
 
 function go(s: Schedule): void {
   schedule = s;
+  warm.from = s.startAt + (s.measureFrom - s.startAt) / 2;
+  warm.to = measured.from = s.measureFrom;
+  measured.to = s.measureTo;
   if (cfg.spin) spinner.start();
+  timeTurns();
   const delay = Math.max(0, s.startAt - nowMs());
   setTimeout(() => {
     if (cfg.mode === 'closed') {
