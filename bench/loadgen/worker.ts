@@ -193,9 +193,11 @@ const note = (msg: string) => {
   firstError ??= msg;
 };
 
-function inWindow(t: number): boolean {
-  return schedule !== null && t >= schedule.measureFrom && t < schedule.measureTo;
-}
+/** Whether moment `x` falls inside tally `t`'s span [from, to). */
+const within = (t: Tally, x: number): boolean => x >= t.from && x < t.to;
+
+/** The measured window (empty until go() sets it from the schedule). */
+const inWindow = (x: number): boolean => within(measured, x);
 
 const sample = (ms: number) => recordMs(histogram, ms);
 
@@ -205,9 +207,8 @@ const sample = (ms: number) => recordMs(histogram, ms);
  */
 function record(start: number, end: number, bytes: number, slot: number, kind = -1): void {
   const t = tallies[+(end >= warm.to)]!;
-  const endIn = end >= t.from && end < t.to;
-  /** Sent inside the span: counted in throughput. */
-  const counted = start >= t.from && start < t.to;
+  const endIn = within(t, end);
+  const counted = within(t, start); // sent inside the span: counted in throughput
   if (endIn) t.perConnection[slot]!++;
   if (counted || endIn) recordMs(t.histogram, end - start); // sent before the span, answered inside it: its whole wait is a sample
   if (counted) {
