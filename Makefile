@@ -28,7 +28,7 @@ help:
 	@echo "make serve       run the server: make serve ARGS='--model event-loop --port 7070'"
 	@echo "make bench-ci    CI regression report: paired A/B against BASE (default: the commit results/baseline.json names; BASE=none: the file itself)"
 	@echo "make bench-ci-sensitivity  proof that bench-ci sees 10%: repeated same-commit and slowed runs → results/ci-sensitivity.md"
-	@echo "make bench-validate  the load generator checked against an independent C client and a bare Node one → results/validate.md (≈ 7 min)"
+	@echo "make bench-validate  the load generator checked against an independent C client and a bare Node one → results/validate.md (≈ 10 min)"
 	@echo "make bench-switch  live model switches and rolling restarts under load → results/switch-under-load.md (≈ 2 min)"
 	@echo "make scale-out   (root) N instances behind HAProxy in network namespaces → results/scale-out.md (≈ 2 min)"
 	@echo "make profile MODEL=offload [WORKLOAD=echo-64B] [PROFILE_ARGS=…]  where a model's server CPU goes (V8 profiles of every thread and child)"

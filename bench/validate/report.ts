@@ -1,6 +1,7 @@
 // results/validate.md for make bench-validate: per (server, connections) the medians and ranges
 // over rounds of both clients, the ratios harness ÷ C client, and a verdict per ratio against the
 // targets. Pure: figures in, markdown out.
+import { medianInterval } from '../ci/stats.ts';
 
 /** harness: the benchmark's load generator; c: echo-client.c; node: node-client.mjs, the bare Node floor. */
 export const CLIENTS = ['harness', 'c', 'node'] as const;
@@ -79,6 +80,13 @@ export interface Verdict {
   ratio: number | null;
   /** Per-round ratios (harness ÷ C of the same round), min and max; `ratio` is their median. */
   roundRange: [number, number] | null;
+  /**
+   * A distribution-free interval for that median (bench/ci/stats.ts medianInterval, ≥ 95% where
+   * there are 6 rounds or more; `coverage` says what it is) and where it lies against the band
+   * 1 ± tolerance: wholly inside, wholly outside, or reaching both (noise too large to say).
+   */
+  interval: { lo: number; hi: number; coverage: number } | null;
+  certainty: 'inside' | 'outside' | 'undecided' | null;
   tolerance: number;
   within: boolean | null;
   /** The target applies to this series (bare Node echo). */
@@ -102,10 +110,16 @@ export function compare(s: Series, a: ClientName, b: ClientName): Verdict[] {
     });
     const r = perRound.length ? median(perRound) : ratio(median(values(s.runs[a], metric)), median(values(s.runs[b], metric)));
     const tolerance = TARGETS[metric];
+    const interval = perRound.length > 1 ? medianInterval(perRound) : null;
+    const inBand = (x: number) => Math.abs(x - 1) <= tolerance;
+    // Both ends in the band: inside (the band is one interval). Neither, on one side of it: outside.
+    const certainty = !interval ? null : inBand(interval.lo) && inBand(interval.hi) ? 'inside' : !inBand(interval.lo) && !inBand(interval.hi) && (interval.lo > 1) === (interval.hi > 1) ? 'outside' : 'undecided';
     return {
       metric,
       ratio: r,
       roundRange: perRound.length ? [Math.min(...perRound), Math.max(...perRound)] : null,
+      interval,
+      certainty,
       tolerance,
       within: r === null ? null : Math.abs(r - 1) <= tolerance,
       applies: a === 'harness' && b === 'c' && TARGET_SERVERS.includes(s.server),
@@ -137,13 +151,21 @@ function cell(xs: number[], fmt: (x: number) => string): string {
   return xs.length > 1 ? `${fmt(m)} [${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}]` : fmt(m);
 }
 
+const CERTAINTY_TEXT = {
+  inside: ', the interval inside the band',
+  outside: ', the interval outside the band',
+  undecided: ' (the interval reaches both sides of the band edge: within noise of it)',
+  none: '',
+} as const;
+
 export function verdictLine(s: Series, v: Verdict): string {
   const label = `${s.server} c=${s.connections} ${METRIC_LABEL[v.metric]}`;
   if (v.ratio === null) return `- ${label}: no ratio (a client produced no figures)`;
   const range = v.roundRange ? `, per round ${fix(v.roundRange[0])}–${fix(v.roundRange[1])}` : '';
+  const ci = v.interval ? `, ${Math.floor(v.interval.coverage * 100)}% interval of the median ${fix(v.interval.lo)}–${fix(v.interval.hi)}` : '';
   const outcome = v.within ? `within ${v.tolerance * 100}%` : `**outside ${v.tolerance * 100}%**`;
   const tag = v.applies ? (v.within ? 'target met' : '**target missed**') : 'reported, no target';
-  return `- ${label}: harness ÷ C = ${fix(v.ratio)} (${pctOff(v.ratio)}${range}) — ${outcome}: ${tag}`;
+  return `- ${label}: harness ÷ C = ${fix(v.ratio)} (${pctOff(v.ratio)}${range}${ci}) — ${outcome}: ${tag}${CERTAINTY_TEXT[v.certainty ?? 'none']}`;
 }
 
 function seriesTable(s: Series, clientThreads: number): string[] {
@@ -201,6 +223,8 @@ export function renderReport(run: ValidateRun): string {
   const all = run.series.flatMap((s) => verdicts(s).map((v) => ({ s, v })));
   const targeted = all.filter((x) => x.v.applies);
   const met = targeted.filter((x) => x.v.within).length;
+  const count = (c: Verdict['certainty']) => targeted.filter((x) => x.v.certainty === c).length;
+  const sure = targeted.some((x) => x.v.certainty) ? ` (intervals: ${count('inside')} inside the band, ${count('outside')} outside, ${count('undecided')} within noise of its edge)` : '';
   const lines = [
     '# Load generator vs an independent C client',
     '',
@@ -217,10 +241,12 @@ export function renderReport(run: ValidateRun): string {
     `- **Placement:** \`--cpus ${st.placement}\`${st.placement !== 'none' && !st.taskset ? ' (taskset not found: not applied)' : ''} (server pinned by startTarget, C client by \`taskset -c\`, the harness's process by runCell); **harness client threads:** ${st.clientThreads}; **busy-polling:** ${st.busyPoll ? 'both clients (each on a CPU of its own: neither sleeps in epoll_wait during a run, so no answer waits for a client to be woken; client CPU is then its whole core)' : 'neither (each sleeps in epoll_wait when it has nothing to do)'}`,
     `- **Targets:** harness within ${TARGETS.throughput * 100}% of the C client on throughput and within ${TARGETS.p99 * 100}% on p99 — as measured, and after the coordinated-omission correction \`make bench\` publishes (applied to the C client's exact samples the same way) — for ${TARGET_SERVERS.join(', ')} at every c; the models are reported too.`,
     '',
-    `## Verdicts: ${targeted.length ? `${met} of ${targeted.length} targets met` : 'no targeted series ran'}`,
+    `## Verdicts: ${targeted.length ? `${met} of ${targeted.length} targets met${sure}` : 'no targeted series ran'}`,
     '',
     'Each ratio is the median of the per-round ratios (the clients of one round run back to back, so',
-    "the machine's drift between rounds cancels), with their range.",
+    "the machine's drift between rounds cancels), with their range and a distribution-free interval",
+    'of that median (order statistics; ≥ 95% from 6 rounds on). A verdict whose interval reaches both',
+    "sides of the band's edge is the median's, but the rounds could not settle it.",
     '',
     ...all.map(({ s, v }) => verdictLine(s, v)),
     '',

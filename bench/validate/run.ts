@@ -170,8 +170,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       .usage(
         '$0 [options]\n\nRuns the load generator and an independent C client (bench/validate/echo-client.c) against the same\nservers in interleaved rounds and writes results/validate.md: medians, ratios harness ÷ C, verdicts\n(targets: throughput within 10%, p99 within 25%, for the bare Node echo). make bench-validate.',
       )
-      .option('rounds', { type: 'number', describe: 'interleaved rounds (default 5; --quick 1)' })
-      .option('duration', { type: 'number', describe: 'measured seconds per run (default 3; --quick 1)' })
+      .option('rounds', { type: 'number', describe: 'interleaved rounds (default 9: the fewest whose 95% interval of the median leaves out the most extreme round on each side; --quick 1)' })
+      .option('duration', { type: 'number', describe: 'measured seconds per run (default 2: short runs keep the clients of one round close in time on a host whose speed changes within seconds; --quick 1)' })
       .option('warmup', { type: 'number', describe: 'warm-up seconds per run, not counted (default 1; --quick 0.5)' })
       .option('cpus', { type: 'string', default: DEFAULT_CPUS, describe: `CPU placement for server and both clients (taskset${tasksetAvailable ? '' : ', not found here: ignored'}): server=LIST,client=LIST, or none` })
       .option('client-threads', { type: 'number', default: DEFAULT_CLIENT_THREADS, describe: 'load-generator worker threads (the C client always has one)' })
@@ -211,9 +211,9 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
 
   const placement = parsePlacement(args.cpus);
   const plan: Plan = {
-    rounds: args.rounds ?? (args.quick ? 1 : 5),
+    rounds: args.rounds ?? (args.quick ? 1 : 9),
     warmupMs: Math.round((args.warmup ?? (args.quick ? 0.5 : 1)) * 1000),
-    durationMs: Math.round((args.duration ?? (args.quick ? 1 : 3)) * 1000),
+    durationMs: Math.round((args.duration ?? (args.quick ? 1 : 2)) * 1000),
     placement,
     clientThreads: args['client-threads'],
     targets: list(args.servers).map(target),

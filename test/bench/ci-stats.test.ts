@@ -1,7 +1,7 @@
 // The regression verdicts on synthetic samples: quiet when nothing changed, loud when it did,
 // and honest ("too noisy to say") when the data cannot tell.
 import { describe, expect, it } from 'vitest';
-import { compare, mannWhitneyU, median, mulberry32, changeInterval } from '../../bench/ci/stats.ts';
+import { compare, mannWhitneyU, median, mulberry32, changeInterval, medianInterval } from '../../bench/ci/stats.ts';
 
 /** n samples around `center` with relative standard deviation `cv` (seeded normal). */
 function samples(n: number, center: number, cv: number, seed: number): number[] {
@@ -93,5 +93,19 @@ describe('compare (5 rounds each, 3% noise unless stated)', () => {
     expect(lo).toBeLessThanOrEqual(change);
     expect(hi).toBeGreaterThanOrEqual(change);
     expect(changeInterval(base, cur)).toEqual([lo, hi]);
+  });
+});
+
+describe('medianInterval', () => {
+  const ranks = (n: number) => Array.from({ length: n }, (_, i) => n - i); // unsorted on purpose
+  it('gives the textbook order statistics for the median at 95%', () => {
+    // n = 9: x(2)–x(8), 96.1%; n = 20: x(6)–x(15), 95.9% (binomial tables).
+    expect(medianInterval(ranks(9))).toMatchObject({ lo: 2, hi: 8 });
+    expect(medianInterval(ranks(9))!.coverage).toBeCloseTo(1 - 20 / 512, 10);
+    expect(medianInterval(ranks(20))).toMatchObject({ lo: 6, hi: 15 });
+  });
+  it('below 6 values falls back to the range and says how much that covers', () => {
+    expect(medianInterval(ranks(5))).toEqual({ lo: 1, hi: 5, coverage: 1 - 2 / 32 });
+    expect(medianInterval([])).toBeNull();
   });
 });

@@ -49,3 +49,38 @@ describe('validate report: harness ÷ C', () => {
     expect(t.applies).toBe(false);
   });
 });
+
+describe('validate report: how sure a verdict is', () => {
+  const series = (ratios: number[]): Series => ({
+    server: 'node-net-echo',
+    connections: 1,
+    runs: { harness: ratios.map((r, i) => fig(i + 1, 1000 * r)), c: ratios.map((_, i) => fig(i + 1, 1000)), node: [] },
+  });
+  const throughput = (s: Series) => compare(s, 'harness', 'c').find((v) => v.metric === 'throughput')!;
+
+  it('nine rounds all near 0.97: met, the 95% interval inside the band', () => {
+    const t = throughput(series([0.95, 0.96, 0.97, 0.98, 0.97, 0.99, 0.96, 0.97, 0.98]));
+    expect(t.within).toBe(true);
+    expect(t.interval!.coverage).toBeGreaterThanOrEqual(0.95);
+    expect(t.certainty).toBe('inside');
+  });
+
+  it('rounds straddling the band edge: the median decides, the interval says it is within noise', () => {
+    // Median 0.88 (missed), but rounds reach 1.0: the interval crosses 0.9.
+    const t = throughput(series([0.6, 0.7, 0.8, 0.86, 0.88, 0.92, 0.95, 1.0, 1.01]));
+    expect(t.within).toBe(false);
+    expect(t.interval).toMatchObject({ lo: 0.7, hi: 1.0 });
+    expect(t.certainty).toBe('undecided');
+  });
+
+  it('every round far off: missed, the interval outside the band', () => {
+    const t = throughput(series([0.5, 0.55, 0.6, 0.58, 0.52, 0.61, 0.57, 0.59, 0.54]));
+    expect(t.within).toBe(false);
+    expect(t.certainty).toBe('outside');
+  });
+
+  it('an interval spanning the whole band (too low and too high at its ends) is not "outside"', () => {
+    const t = throughput(series([0.5, 0.6, 0.7, 1.0, 1.0, 1.0, 1.3, 1.4, 1.5]));
+    expect(t.certainty).toBe('undecided');
+  });
+});
