@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { errorCodeOf, type ErrorCode } from './errors.ts';
-import { FrameDecoder, encodeError, encodeFrameParts } from './protocol.ts';
+import { FrameDecoder, LENGTH_BYTES, encodeError, encodeFrameParts } from './protocol.ts';
 import { isHandlerResult, type Handler, type HandlerResult } from './handler.ts';
 import type { ConnectionLimits } from './config.ts';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.ts';
@@ -92,6 +92,8 @@ interface Slot {
 }
 /** A request-timeout wake-up this close to a deadline times it out rather than re-arming for the rest. */
 const DEADLINE_SLACK_MS = 1;
+/** INFO's pid, read once: `process.pid` is a global lookup and a getter on every request. */
+const PID = process.pid;
 
 export function serveConnection(socket: Socket, options: ServeOptions): Connection {
   return new Connection(socket, options);
@@ -248,7 +250,11 @@ export class Connection {
     const chunk = this.#proxy ? this.#readProxyHeader(input) : input;
     if (!chunk || chunk.length === 0) return;
     const socket = this.#socket;
-    socket.cork();
+    // Answers to the frames of one chunk leave in one write (cork). Not for a chunk that is
+    // exactly one whole frame, the closed-loop case: a corked single write goes through the
+    // stream's buffer (an entry per write, then clearBuffer) for nothing.
+    const cork = !isOneFrame(chunk) || this.#decoder.pendingBytes > 0;
+    if (cork) socket.cork();
     this.#framesThisPush = 0;
     const err = this.#decoder.push(chunk, this.#onFrame);
     if (err) {
@@ -257,7 +263,7 @@ export class Connection {
     } else {
       this.#armFrameTimer();
     }
-    socket.uncork();
+    if (cork) socket.uncork();
     this.#updateReading();
   };
 
@@ -337,7 +343,7 @@ export class Connection {
     try {
       result = this.#handler(op, payload, {
         model: this.#model,
-        pid: process.pid,
+        pid: PID,
         threadId,
         connection: this.#connection,
         requests,
@@ -476,8 +482,11 @@ export class Connection {
     let ok: boolean;
     if (Buffer.isBuffer(out)) ok = socket.write(out);
     else {
+      // Header and payload in one writev, also where the chunk's write was not corked.
+      socket.cork();
       socket.write(out[0]);
       ok = socket.write(out[1]);
+      socket.uncork();
     }
     if (this.#idleTimer) this.#idleTimer.refresh();
     if (!ok) this.#writeBlocked = true;
@@ -582,6 +591,11 @@ export class Connection {
   };
 }
 
+
+/** True when `chunk` is one whole frame, its length prefix covering exactly the rest. */
+function isOneFrame(chunk: Buffer): boolean {
+  return chunk.length > LENGTH_BYTES && chunk.readUInt32BE(0) === chunk.length - LENGTH_BYTES;
+}
 
 /**
  * Turns a connection away before serving it (over a limit, or shutting down): one ERROR frame,
